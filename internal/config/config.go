@@ -1,0 +1,150 @@
+// Package config holds the typed configuration tree of mxaccounts: its defaults, loading
+// from a YAML file, overrides from the environment and validation.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole configuration. The zero value is not usable; start from Default.
+type Config struct {
+	// ServerName is the domain part of every user ID this server creates.
+	ServerName string `yaml:"server_name"`
+	// PublicBaseURL is where clients reach the server; it appears in discovery answers.
+	PublicBaseURL string `yaml:"public_baseurl"`
+	// Listen is the TCP address of the client API listener.
+	Listen string `yaml:"listen"`
+	// DataDir holds the SQLite database and other files the server keeps.
+	DataDir string `yaml:"data_dir"`
+
+	Database     Database     `yaml:"database"`
+	HTTP         HTTP         `yaml:"http"`
+	Registration Registration `yaml:"registration"`
+	Passwords    Passwords    `yaml:"passwords"`
+	Tokens       Tokens       `yaml:"tokens"`
+	UIA          UIA          `yaml:"uia"`
+	RateLimits   RateLimits   `yaml:"rate_limits"`
+	Log          Log          `yaml:"log"`
+}
+
+// Database selects and tunes the store.
+type Database struct {
+	// URL is a postgres:// URL; empty means the embedded SQLite file in DataDir.
+	URL string `yaml:"url"`
+	// MaxOpenConns caps the connection pool (PostgreSQL) or the reader pool (SQLite).
+	MaxOpenConns int `yaml:"max_open_conns"`
+	// MigrateOnStart applies pending schema migrations when the server starts.
+	MigrateOnStart bool `yaml:"migrate_on_start"`
+}
+
+// HTTP tunes the client API listener.
+type HTTP struct {
+	// MaxBodyBytes is the largest request body accepted; larger ones get 413 M_TOO_LARGE.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ShutdownTimeout bounds how long in-flight requests may run after a stop signal.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// TrustedProxies lists addresses whose X-Forwarded-For header names the client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// Registration decides who may create accounts.
+type Registration struct {
+	// Enabled allows POST /register for ordinary users at all.
+	Enabled bool `yaml:"enabled"`
+	// Open offers the one-stage m.login.dummy flow; otherwise a registration token is
+	// needed.
+	Open bool `yaml:"open"`
+	// Guests allows POST /register?kind=guest.
+	Guests bool `yaml:"guests"`
+	// ReservedLocalparts can never be registered by users.
+	ReservedLocalparts []string `yaml:"reserved_localparts"`
+	// BootstrapToken makes the server print a one-use admin registration token at start
+	// while it has no account and no valid token.
+	BootstrapToken bool `yaml:"bootstrap_token"`
+}
+
+// Passwords sets how passwords are hashed.
+type Passwords struct {
+	Argon2 Argon2 `yaml:"argon2"`
+}
+
+// Argon2 holds the argon2id cost parameters for new password hashes.
+type Argon2 struct {
+	MemoryKiB   uint32 `yaml:"memory_kib"`
+	Iterations  uint32 `yaml:"iterations"`
+	Parallelism uint8  `yaml:"parallelism"`
+}
+
+// Tokens sets how access tokens are accepted.
+type Tokens struct {
+	// QueryParameter accepts the deprecated ?access_token= query parameter, which every
+	// spec version up to v1.19 requires.
+	QueryParameter bool `yaml:"query_parameter"`
+}
+
+// UIA tunes User-Interactive Authentication.
+type UIA struct {
+	// SessionLifetime is how long a UIA session may take from its first request.
+	SessionLifetime time.Duration `yaml:"session_lifetime"`
+}
+
+// RateLimits sets the limiters on endpoints that can be brute-forced.
+type RateLimits struct {
+	// Enabled turns every limiter on; benchmarks and test runs from one address turn it
+	// off.
+	Enabled bool `yaml:"enabled"`
+	// FailedLogin limits wrong passwords per client address.
+	FailedLogin Rate `yaml:"failed_login"`
+	// TokenValidity limits registration-token validity checks per client address.
+	TokenValidity Rate `yaml:"token_validity"`
+	// Register limits registration requests per client address.
+	Register Rate `yaml:"register"`
+}
+
+// Rate is a token bucket: PerSecond events refill it, Burst is its size.
+type Rate struct {
+	PerSecond float64 `yaml:"per_second"`
+	Burst     int     `yaml:"burst"`
+}
+
+// Log sets the structured log.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// Default returns the configuration used when no file and no environment say otherwise:
+// a server for "localhost" on 127.0.0.1:8008 with its data in ./mxaccounts-data.
+func Default() *Config {
+	return &Config{
+		ServerName:    "localhost",
+		PublicBaseURL: "http://127.0.0.1:8008/",
+		Listen:        "127.0.0.1:8008",
+		DataDir:       "mxaccounts-data",
+		Database:      Database{MaxOpenConns: 16, MigrateOnStart: true},
+		HTTP: HTTP{
+			MaxBodyBytes:    64 << 10,
+			ShutdownTimeout: 15 * time.Second,
+		},
+		Registration: Registration{
+			Enabled:        true,
+			BootstrapToken: true,
+			ReservedLocalparts: []string{
+				"admin", "administrator", "root", "postmaster", "abuse", "support",
+				"security", "hostmaster", "webmaster", "noreply",
+			},
+		},
+		Passwords: Passwords{Argon2: Argon2{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1}},
+		Tokens:    Tokens{QueryParameter: true},
+		UIA:       UIA{SessionLifetime: 30 * time.Minute},
+		RateLimits: RateLimits{
+			Enabled:       true,
+			FailedLogin:   Rate{PerSecond: 0.1, Burst: 5},
+			TokenValidity: Rate{PerSecond: 0.2, Burst: 10},
+			Register:      Rate{PerSecond: 1, Burst: 20},
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Validate reports every problem with c at once, one line each, joined into one error.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if c.ServerName == "" {
+		add("server_name: must not be empty")
+	} else if strings.ContainsAny(c.ServerName, "/@ ") {
+		add("server_name: %q is not a host name with an optional port", c.ServerName)
+	}
+	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
+		u.Host == "" {
+		add("public_baseurl: %q is not an http or https URL", c.PublicBaseURL)
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		add("listen: %q is not host:port: %v", c.Listen, err)
+	}
+	if c.DataDir == "" {
+		add("data_dir: must not be empty")
+	}
+
+	if c.Database.URL != "" && !strings.HasPrefix(c.Database.URL, "postgres://") &&
+		!strings.HasPrefix(c.Database.URL, "postgresql://") {
+		add("database.url: only postgres:// URLs are supported (empty selects SQLite)")
+	}
+	if c.Database.MaxOpenConns < 1 {
+		add("database.max_open_conns: must be at least 1, not %d", c.Database.MaxOpenConns)
+	}
+	if c.HTTP.MaxBodyBytes < 1024 {
+		add("http.max_body_bytes: must be at least 1024, not %d", c.HTTP.MaxBodyBytes)
+	}
+	if c.UIA.SessionLifetime <= 0 {
+		add("uia.session_lifetime: must be positive")
+	}
+
+	a := c.Passwords.Argon2
+	if a.MemoryKiB < 8 || a.Iterations < 1 || a.Parallelism < 1 {
+		add("passwords.argon2: memory_kib must be at least 8, iterations and parallelism " +
+			"at least 1")
+	}
+	for name, r := range map[string]Rate{
+		"failed_login": c.RateLimits.FailedLogin, "token_validity": c.RateLimits.TokenValidity,
+		"register": c.RateLimits.Register,
+	} {
+		if r.PerSecond <= 0 || r.Burst < 1 {
+			add("rate_limits.%s: per_second must be positive and burst at least 1", name)
+		}
+	}
+
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
+		add("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		add("log.format: %q is not text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}

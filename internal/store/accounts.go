@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// AccountKind says what kind of user an account belongs to.
+type AccountKind string
+
+// The account kinds.
+const (
+	KindUser       AccountKind = "user"
+	KindGuest      AccountKind = "guest"
+	KindAppService AccountKind = "appservice"
+)
+
+// Account is the login record of one local user ID.
+type Account struct {
+	UserID mxid.UserID
+	// Localpart is unique; new localparts are lower case by grammar.
+	Localpart string
+	// PasswordHash is a PHC-format argon2id or a bcrypt hash; empty means no password.
+	PasswordHash string
+	Kind         AccountKind
+	Admin        bool
+	CreatedMS    int64
+	Deactivated  bool
+	Locked       bool
+	Suspended    bool
+}
+
+// Accounts stores accounts.
+type Accounts interface {
+	// CreateAccount inserts a; ErrConflict when the localpart is taken.
+	CreateAccount(ctx context.Context, a *Account) error
+	// AccountByLocalpart returns the account or ErrNotFound.
+	AccountByLocalpart(ctx context.Context, localpart string) (*Account, error)
+	// LocalpartTaken reports whether any account, deactivated ones included, holds
+	// localpart.
+	LocalpartTaken(ctx context.Context, localpart string) (bool, error)
+	// CountAccounts returns how many accounts exist, of every kind.
+	CountAccounts(ctx context.Context) (int64, error)
+	// SetPasswordHash replaces the hash of user's password; ErrNotFound when no such
+	// account exists.
+	SetPasswordHash(ctx context.Context, user mxid.UserID, hash string) error
+}

@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// Device is one login session of a user.
+type Device struct {
+	UserID      mxid.UserID
+	DeviceID    mxid.DeviceID
+	DisplayName *string
+	CreatedMS   int64
+	LastSeenMS  int64
+	LastSeenIP  string
+}
+
+// AccessToken is the stored form of an access token: its SHA-256 digest, never the token.
+type AccessToken struct {
+	Digest    []byte
+	UserID    mxid.UserID
+	DeviceID  mxid.DeviceID
+	CreatedMS int64
+	// ExpiresMS is when the token stops working; 0 means never.
+	ExpiresMS int64
+}
+
+// Requester is who an access token speaks for: the account and the device it belongs to.
+type Requester struct {
+	Account
+	DeviceID mxid.DeviceID
+	// TokenDigest is the digest the requester was found by.
+	TokenDigest []byte
+	// ExpiresMS is when the token stops working; 0 means never.
+	ExpiresMS int64
+}
+
+// Devices stores devices and their access tokens.
+type Devices interface {
+	// EnsureDevice creates the device d unless the user already has one with that ID,
+	// in which case it is kept as it is (its display name included). It reports
+	// whether it created one.
+	EnsureDevice(ctx context.Context, d *Device) (created bool, err error)
+	// DeleteDevice removes the device and every token issued to it. Deleting a device
+	// that does not exist is not an error.
+	DeleteDevice(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error
+	// DeleteAllDevices removes every device of user and every token issued to them.
+	DeleteAllDevices(ctx context.Context, user mxid.UserID) error
+	// DeleteDeviceTokens removes the tokens of one device and keeps the device.
+	DeleteDeviceTokens(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error
+	// CreateAccessToken stores t.
+	CreateAccessToken(ctx context.Context, t *AccessToken) error
+	// RequesterByToken returns the owner of the token with this digest, or ErrNotFound.
+	RequesterByToken(ctx context.Context, digest []byte) (*Requester, error)
+}

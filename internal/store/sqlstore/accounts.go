@@ -1,0 +1,76 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// accountColumns is the column list that scanAccount reads, in its order.
+const accountColumns = `user_id, localpart, password_hash, kind, admin, created_ms,
+	deactivated, locked, suspended`
+
+const (
+	insertAccount = `
+		INSERT INTO accounts (user_id, localpart, password_hash, kind, admin, created_ms)
+		VALUES (?, ?, ?, ?, ?, ?)`
+	selectAccountByLocalpart = `SELECT ` + accountColumns + ` FROM accounts WHERE localpart = ?`
+	selectLocalpartTaken     = `SELECT COUNT(*) FROM accounts WHERE localpart = ?`
+	selectAccountCount       = `SELECT COUNT(*) FROM accounts`
+	updatePasswordHash       = `UPDATE accounts SET password_hash = ? WHERE user_id = ?`
+)
+
+// CreateAccount implements store.Accounts.
+func (s *Store) CreateAccount(ctx context.Context, a *store.Account) error {
+	_, err := s.q.exec(ctx, insertAccount, a.UserID, a.Localpart, a.PasswordHash,
+		a.Kind, a.Admin, a.CreatedMS)
+	return s.conflictOr(err, "create account "+string(a.UserID))
+}
+
+// AccountByLocalpart implements store.Accounts.
+func (s *Store) AccountByLocalpart(ctx context.Context, localpart string) (*store.Account, error) {
+	var a store.Account
+	if err := scanAccount(s.q.queryRow(ctx, selectAccountByLocalpart, localpart), &a); err != nil {
+		return nil, fmt.Errorf("read account %q: %w", localpart, err)
+	}
+	return &a, nil
+}
+
+// scanAccount reads the columns of accountColumns into a.
+func scanAccount(r row, a *store.Account, extra ...any) error {
+	dest := append([]any{&a.UserID, &a.Localpart, &a.PasswordHash, &a.Kind, &a.Admin,
+		&a.CreatedMS, &a.Deactivated, &a.Locked, &a.Suspended}, extra...)
+	return r.Scan(dest...)
+}
+
+// LocalpartTaken implements store.Accounts.
+func (s *Store) LocalpartTaken(ctx context.Context, localpart string) (bool, error) {
+	var n int64
+	if err := s.q.queryRow(ctx, selectLocalpartTaken, localpart).Scan(&n); err != nil {
+		return false, fmt.Errorf("look up localpart %q: %w", localpart, err)
+	}
+	return n > 0, nil
+}
+
+// CountAccounts implements store.Accounts.
+func (s *Store) CountAccounts(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.q.queryRow(ctx, selectAccountCount).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count accounts: %w", err)
+	}
+	return n, nil
+}
+
+// SetPasswordHash implements store.Accounts.
+func (s *Store) SetPasswordHash(ctx context.Context, user mxid.UserID, hash string) error {
+	n, err := s.q.exec(ctx, updatePasswordHash, hash, user)
+	if err != nil {
+		return fmt.Errorf("set password of %s: %w", user, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("set password of %s: %w", user, store.ErrNotFound)
+	}
+	return nil
+}

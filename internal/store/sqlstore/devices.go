@@ -1,0 +1,102 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/subtle"
+	"fmt"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+const (
+	insertDeviceIfAbsent = `
+		INSERT INTO devices (user_id, device_id, display_name, created_ms)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id, device_id) DO NOTHING`
+	deleteDevice          = `DELETE FROM devices WHERE user_id = ? AND device_id = ?`
+	deleteDeviceTokens    = `DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?`
+	deleteAllDevices      = `DELETE FROM devices WHERE user_id = ?`
+	deleteAllTokens       = `DELETE FROM access_tokens WHERE user_id = ?`
+	insertAccessToken     = `
+		INSERT INTO access_tokens (digest, user_id, device_id, created_ms, expires_ms)
+		VALUES (?, ?, ?, ?, ?)`
+	// The join reads the account with the token, so that one indexed read authenticates
+	// a request.
+	selectRequesterByToken = `
+		SELECT a.user_id, a.localpart, a.password_hash, a.kind, a.admin, a.created_ms,
+		       a.deactivated, a.locked, a.suspended, t.device_id, t.digest, t.expires_ms
+		FROM access_tokens t JOIN accounts a ON a.user_id = t.user_id
+		WHERE t.digest = ?`
+)
+
+// EnsureDevice implements store.Devices.
+func (s *Store) EnsureDevice(ctx context.Context, d *store.Device) (bool, error) {
+	n, err := s.q.exec(ctx, insertDeviceIfAbsent, d.UserID, d.DeviceID, d.DisplayName,
+		d.CreatedMS)
+	if err != nil {
+		return false, fmt.Errorf("create device %s of %s: %w", d.DeviceID, d.UserID, err)
+	}
+	return n == 1, nil
+}
+
+// DeleteDevice implements store.Devices.
+func (s *Store) DeleteDevice(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error {
+	return s.Transact(ctx, func(tx store.Store) error {
+		q := tx.(*Store).q
+		if _, err := q.exec(ctx, deleteDeviceTokens, user, device); err != nil {
+			return fmt.Errorf("delete tokens of device %s of %s: %w", device, user, err)
+		}
+		if _, err := q.exec(ctx, deleteDevice, user, device); err != nil {
+			return fmt.Errorf("delete device %s of %s: %w", device, user, err)
+		}
+		return nil
+	})
+}
+
+// DeleteAllDevices implements store.Devices.
+func (s *Store) DeleteAllDevices(ctx context.Context, user mxid.UserID) error {
+	return s.Transact(ctx, func(tx store.Store) error {
+		q := tx.(*Store).q
+		if _, err := q.exec(ctx, deleteAllTokens, user); err != nil {
+			return fmt.Errorf("delete tokens of %s: %w", user, err)
+		}
+		if _, err := q.exec(ctx, deleteAllDevices, user); err != nil {
+			return fmt.Errorf("delete devices of %s: %w", user, err)
+		}
+		return nil
+	})
+}
+
+// DeleteDeviceTokens implements store.Devices.
+func (s *Store) DeleteDeviceTokens(
+	ctx context.Context, user mxid.UserID, device mxid.DeviceID,
+) error {
+	if _, err := s.q.exec(ctx, deleteDeviceTokens, user, device); err != nil {
+		return fmt.Errorf("delete tokens of device %s of %s: %w", device, user, err)
+	}
+	return nil
+}
+
+// CreateAccessToken implements store.Devices.
+func (s *Store) CreateAccessToken(ctx context.Context, t *store.AccessToken) error {
+	_, err := s.q.exec(ctx, insertAccessToken, t.Digest, t.UserID, t.DeviceID, t.CreatedMS,
+		t.ExpiresMS)
+	return s.conflictOr(err, fmt.Sprintf("store access token of %s", t.UserID))
+}
+
+// RequesterByToken implements store.Devices.
+func (s *Store) RequesterByToken(ctx context.Context, digest []byte) (*store.Requester, error) {
+	var r store.Requester
+	err := scanAccount(s.q.queryRow(ctx, selectRequesterByToken, digest), &r.Account,
+		&r.DeviceID, &r.TokenDigest, &r.ExpiresMS)
+	if err != nil {
+		return nil, fmt.Errorf("look up access token: %w", err)
+	}
+
+	// The index found the row; the comparison that decides is constant-time.
+	if subtle.ConstantTimeCompare(r.TokenDigest, digest) != 1 {
+		return nil, fmt.Errorf("look up access token: %w", store.ErrNotFound)
+	}
+	return &r, nil
+}

@@ -1,0 +1,163 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+)
+
+// SQLiteFile is the name of the database file inside the data directory.
+const SQLiteFile = "mxaccounts.db"
+
+// sqliteBackend keeps two pools on one file: a single writer connection, so that writes
+// are serialised here rather than by lock retries, and a pool of readers, which WAL mode
+// lets run beside the writer.
+type sqliteBackend struct {
+	writer *sql.DB
+	reader *sql.DB
+}
+
+func openSQLite(dataDir string, readers int) (*sqliteBackend, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory %s: %w", dataDir, err)
+	}
+	path := filepath.Join(dataDir, SQLiteFile)
+
+	q := url.Values{}
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)",
+		"synchronous(NORMAL)", "foreign_keys(1)"} {
+		q.Add("_pragma", p)
+	}
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+
+	writer, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	writer.SetMaxOpenConns(1)
+
+	reader, err := sql.Open("sqlite", dsn+"&mode=ro")
+	if err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("open SQLite database %s for reading: %w", path, err)
+	}
+	reader.SetMaxOpenConns(readers)
+	reader.SetMaxIdleConns(readers)
+
+	b := &sqliteBackend{writer: writer, reader: reader}
+	if err := writer.PingContext(context.Background()); err != nil {
+		b.close()
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	return b, nil
+}
+
+func (b *sqliteBackend) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return sqlExec(ctx, b.writer, query, args)
+}
+
+func (b *sqliteBackend) queryRow(ctx context.Context, query string, args ...any) row {
+	return sqlRow{b.reader.QueryRowContext(ctx, query, args...)}
+}
+
+func (b *sqliteBackend) query(ctx context.Context, query string, args ...any) (rows, error) {
+	r, err := b.reader.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+func (b *sqliteBackend) transact(ctx context.Context, fn func(q querier) error) error {
+	tx, err := b.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin SQLite transaction: %w", err)
+	}
+	if err := fn(sqlTx{tx}); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit SQLite transaction: %w", err)
+	}
+	return nil
+}
+
+func (b *sqliteBackend) isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code()
+	return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func (b *sqliteBackend) migrate(ctx context.Context) error {
+	return runMigrations(ctx, b.writer, dialectSQLite)
+}
+
+func (b *sqliteBackend) ping(ctx context.Context) error { return b.reader.PingContext(ctx) }
+
+func (b *sqliteBackend) close() error {
+	return errors.Join(b.reader.Close(), b.writer.Close())
+}
+
+// sqlTx runs statements inside a database/sql transaction.
+type sqlTx struct{ tx *sql.Tx }
+
+func (t sqlTx) exec(ctx context.Context, query string, args ...any) (int64, error) {
+	return sqlExec(ctx, t.tx, query, args)
+}
+
+func (t sqlTx) queryRow(ctx context.Context, query string, args ...any) row {
+	return sqlRow{t.tx.QueryRowContext(ctx, query, args...)}
+}
+
+func (t sqlTx) query(ctx context.Context, query string, args ...any) (rows, error) {
+	r, err := t.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{r}, nil
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func sqlExec(ctx context.Context, e execer, query string, args []any) (int64, error) {
+	res, err := e.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// sqlRow maps sql.ErrNoRows to store.ErrNotFound.
+type sqlRow struct{ r *sql.Row }
+
+func (r sqlRow) Scan(dest ...any) error {
+	err := r.r.Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// sqlRows adapts *sql.Rows, whose Close returns an error nobody needs after Err.
+type sqlRows struct{ r *sql.Rows }
+
+func (r sqlRows) Next() bool             { return r.r.Next() }
+func (r sqlRows) Scan(dest ...any) error { return r.r.Scan(dest...) }
+func (r sqlRows) Err() error             { return r.r.Err() }
+func (r sqlRows) Close()                 { _ = r.r.Close() }
