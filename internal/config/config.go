@@ -11,6 +11,7 @@ type Config struct {
 	// ServerName is the domain part of every user ID this server creates.
 	ServerName string `yaml:"server_name"`
 	// PublicBaseURL is where clients reach the server; it appears in discovery answers.
+	// Empty means http://<listen>/.
 	PublicBaseURL string `yaml:"public_baseurl"`
 	// Listen is the TCP address of the client API listener.
 	Listen string `yaml:"listen"`
@@ -120,7 +121,6 @@ type Log struct {
 func Default() *Config {
 	return &Config{
 		ServerName:    "localhost",
-		PublicBaseURL: "http://127.0.0.1:8008/",
 		Listen:        "127.0.0.1:8008",
 		DataDir:       "mxaccounts-data",
 		Database:      Database{MaxOpenConns: 16, MigrateOnStart: true},

@@ -9,6 +9,17 @@ import (
 	"strings"
 )
 
+// Derive fills in the values that default to others: public_baseurl from listen. Call
+// it after every override and before Validate.
+func (c *Config) Derive() {
+	if c.PublicBaseURL == "" {
+		c.PublicBaseURL = "http://" + c.Listen + "/"
+	}
+	if !strings.HasSuffix(c.PublicBaseURL, "/") {
+		c.PublicBaseURL += "/"
+	}
+}
+
 // Validate reports every problem with c at once, one line each, joined into one error.
 func (c *Config) Validate() error {
 	var errs []error

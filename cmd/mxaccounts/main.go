@@ -1,0 +1,62 @@
+// Command mxaccounts serves the Matrix account-management API and administers its store.
+//
+//	mxaccounts serve   [--config FILE] [--data DIR] [--listen ADDR]
+//	mxaccounts migrate [--config FILE] [--data DIR]
+//	mxaccounts token create [--uses N] [--expires DURATION] [--config FILE] [--data DIR]
+//	mxaccounts version
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "mxaccounts:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `usage: mxaccounts COMMAND [flags]
+
+commands:
+  serve          run the server
+  migrate        apply pending database migrations and exit
+  token create   create a registration token and print it
+  version        print the version
+
+Run "mxaccounts COMMAND -h" for the flags of a command.
+`
+
+// run dispatches to the command that args name.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("no command given")
+	}
+
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stderr)
+	case "token":
+		return runToken(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "mxaccounts", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}

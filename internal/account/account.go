@@ -1,0 +1,46 @@
+// Package account holds the rules for accounts: which usernames may be registered, how
+// users, guests and the first admin register, and how a password logs in.
+package account
+
+import (
+	"time"
+
+	"github.com/mxaccounts/mxaccounts/internal/device"
+	"github.com/mxaccounts/mxaccounts/internal/password"
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/uia"
+)
+
+// Config is the policy the service applies.
+type Config struct {
+	ServerName string
+	// RegistrationEnabled allows ordinary users to register.
+	RegistrationEnabled bool
+	// GuestsEnabled allows guest registration.
+	GuestsEnabled bool
+	// Reserved localparts can never be registered.
+	Reserved []string
+}
+
+// Service runs account operations over the store.
+type Service struct {
+	cfg      Config
+	store    store.Store
+	hasher   *password.Hasher
+	devices  *device.Service
+	uia      *uia.Engine
+	reserved map[string]bool
+	now      func() time.Time
+}
+
+// New returns a Service.
+func New(
+	cfg Config, st store.Store, h *password.Hasher, d *device.Service, u *uia.Engine,
+) *Service {
+	s := &Service{cfg: cfg, store: st, hasher: h, devices: d, uia: u,
+		reserved: map[string]bool{}, now: time.Now}
+	for _, lp := range cfg.Reserved {
+		s.reserved[lp] = true
+	}
+	return s
+}

@@ -1,0 +1,217 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"reflect"
+
+	"github.com/mxaccounts/mxaccounts/internal/device"
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/uia"
+	"github.com/mxaccounts/mxaccounts/mxerr"
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// RegisterParams are the body fields of POST /register that the account depends on.
+type RegisterParams struct {
+	Username                 *string `json:"username"`
+	DeviceID                 *string `json:"device_id"`
+	InitialDeviceDisplayName *string `json:"initial_device_display_name"`
+	InhibitLogin             bool    `json:"inhibit_login"`
+	RefreshToken             bool    `json:"refresh_token"`
+}
+
+// Registered is the outcome of a registration; Login is nil with inhibit_login.
+type Registered struct {
+	UserID mxid.UserID
+	Login  *device.Login
+}
+
+// Register runs POST /register for kind=user. The body's username is checked before
+// authentication, so that a bad or taken name is refused at once; the UIA engine then
+// decides, and the account is created in the transaction that consumes the session.
+func (s *Service) Register(ctx context.Context, req *uia.Request) (*Registered, error) {
+	if !s.cfg.RegistrationEnabled {
+		return nil, mxerr.ErrForbidden.Msg("registration is disabled on this server")
+	}
+	var first RegisterParams
+	if err := decodeParams(req.Body, &first); err != nil {
+		return nil, err
+	}
+	if first.Username != nil {
+		if err := s.CheckLocalpart(ctx, s.NormalizeUsername(*first.Username)); err != nil {
+			return nil, err
+		}
+	}
+
+	req.Operation, req.Secret = uia.OpRegister, "password"
+	req.Hash = s.hasher.Hash
+	req.Verify = func(hash, pw string) bool { _, err := s.hasher.Verify(hash, pw); return err == nil }
+	res, err := s.uia.Authenticate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+
+	var p RegisterParams
+	if err := decodeParams(res.Params, &p); err != nil {
+		return nil, err
+	}
+	if res.SecretHash == "" {
+		return nil, mxerr.ErrMissingParam.Msg("password is required; send it with the " +
+			"same UIA session")
+	}
+	return s.createUser(ctx, res, &p)
+}
+
+func (s *Service) createUser(
+	ctx context.Context, res *uia.Result, p *RegisterParams,
+) (*Registered, error) {
+	var localpart string
+	if p.Username != nil {
+		localpart = s.NormalizeUsername(*p.Username)
+		// Checked again: the name may have been taken while the client authenticated.
+		if err := s.CheckLocalpart(ctx, localpart); err != nil {
+			return nil, err
+		}
+	}
+
+	for attempt := 0; ; attempt++ {
+		lp := localpart
+		if lp == "" {
+			lp = "user-" + randomString("abcdefghijklmnopqrstuvwxyz0123456789", 10)
+		}
+		out, err := s.insertUser(ctx, res, p, lp)
+		if errors.Is(err, store.ErrConflict) && localpart == "" && attempt < 5 {
+			continue // a generated name collided; draw another
+		}
+		return out, userInUse(err, lp)
+	}
+}
+
+func (s *Service) insertUser(
+	ctx context.Context, res *uia.Result, p *RegisterParams, localpart string,
+) (*Registered, error) {
+	userID := mxid.NewUserID(localpart, s.cfg.ServerName)
+	out := &Registered{UserID: userID}
+
+	err := s.store.Transact(ctx, func(tx store.Store) error {
+		if err := s.uia.Consume(ctx, tx, res); err != nil {
+			return err
+		}
+
+		admin := false
+		if tok := res.Session.RegistrationToken; tok != "" {
+			t, err := tx.RegistrationToken(ctx, tok)
+			if err != nil {
+				return err
+			}
+			admin = t.GrantsAdmin
+		}
+
+		err := tx.CreateAccount(ctx, &store.Account{UserID: userID, Localpart: localpart,
+			PasswordHash: res.SecretHash, Kind: store.KindUser, Admin: admin,
+			CreatedMS: s.now().UnixMilli()})
+		if err != nil {
+			return err
+		}
+		if tok := res.Session.RegistrationToken; tok != "" {
+			err := tx.CompleteRegistrationToken(ctx, tok, userID, s.now().UnixMilli())
+			if err != nil {
+				return err
+			}
+		}
+
+		if p.InhibitLogin {
+			return nil
+		}
+		nl := device.NewLogin{UserID: userID, DisplayName: p.InitialDeviceDisplayName}
+		if p.DeviceID != nil {
+			nl.DeviceID = mxid.DeviceID(*p.DeviceID)
+		}
+		out.Login, err = s.devices.StartLogin(ctx, tx, nl)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RegisterGuest runs POST /register?kind=guest: no authentication, and every field but
+// the device display name ignored, as the spec requires.
+func (s *Service) RegisterGuest(ctx context.Context, displayName *string) (*Registered, error) {
+	if !s.cfg.GuestsEnabled {
+		return nil, mxerr.ErrForbidden.Msg("guest access is disabled on this server")
+	}
+
+	for attempt := 0; ; attempt++ {
+		localpart := randomString("0123456789", 12)
+		userID := mxid.NewUserID(localpart, s.cfg.ServerName)
+		out := &Registered{UserID: userID}
+
+		err := s.store.Transact(ctx, func(tx store.Store) error {
+			err := tx.CreateAccount(ctx, &store.Account{UserID: userID, Localpart: localpart,
+				Kind: store.KindGuest, CreatedMS: s.now().UnixMilli()})
+			if err != nil {
+				return err
+			}
+			out.Login, err = s.devices.StartLogin(ctx, tx,
+				device.NewLogin{UserID: userID, DisplayName: displayName})
+			return err
+		})
+		if errors.Is(err, store.ErrConflict) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+}
+
+// decodeParams reads body fields into p; a field of the wrong JSON type is M_BAD_JSON.
+func decodeParams(body map[string]json.RawMessage, p any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return fmt.Errorf("re-encode request body: %w", err)
+	}
+	if err := json.Unmarshal(raw, p); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return mxerr.ErrBadJSON.Msg("%s must be %s", te.Field, jsonKind(te.Type))
+		}
+		return mxerr.ErrBadJSON.Msg("malformed request body: %v", err)
+	}
+	return nil
+}
+
+// jsonKind names the JSON type that decodes into t.
+func jsonKind(t reflect.Type) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.String:
+		return "a string"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	}
+	return "a number"
+}
+
+func randomString(alphabet string, n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		k, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
+		b[i] = alphabet[k.Int64()]
+	}
+	return string(b)
+}

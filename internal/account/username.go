@@ -1,0 +1,75 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/mxerr"
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// NormalizeUsername maps a requested username to the localpart it would get: ASCII
+// capitals are lowered (the spec lets servers map names onto the grammar; clients may
+// not assume localpart == username). A username given as a full user ID of this
+// server is taken by its localpart.
+func (s *Service) NormalizeUsername(username string) string {
+	if strings.HasPrefix(username, "@") {
+		if lp, server, err := mxid.ParseUserID(username); err == nil &&
+			server == s.cfg.ServerName {
+			username = lp
+		}
+	}
+	var b strings.Builder
+	for _, c := range []byte(username) {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// CheckLocalpart reports whether a user may register localpart now. It returns
+// M_INVALID_USERNAME for names outside the grammar, all-digit names (kept for guests)
+// and names starting with '_' (kept for application services); M_USER_IN_USE for taken
+// and reserved names. The answer reserves nothing.
+func (s *Service) CheckLocalpart(ctx context.Context, localpart string) error {
+	if err := mxid.ValidateLocalpart(localpart, s.cfg.ServerName); err != nil {
+		return mxerr.ErrInvalidUsername.Msg("invalid username: %v", err)
+	}
+	if strings.Trim(localpart, "0123456789") == "" {
+		return mxerr.ErrInvalidUsername.Msg("all-digit usernames are kept for guests")
+	}
+	if strings.HasPrefix(localpart, "_") {
+		return mxerr.ErrInvalidUsername.Msg("usernames starting with _ are kept for " +
+			"application services")
+	}
+	if s.reserved[localpart] {
+		return mxerr.ErrUserInUse.Msg("the username %q is reserved", localpart)
+	}
+
+	taken, err := s.store.LocalpartTaken(ctx, localpart)
+	if err != nil {
+		return err
+	}
+	if taken {
+		return mxerr.ErrUserInUse.Msg("the username %q is taken", localpart)
+	}
+	return nil
+}
+
+// Available answers GET /register/available for username.
+func (s *Service) Available(ctx context.Context, username string) error {
+	return s.CheckLocalpart(ctx, s.NormalizeUsername(username))
+}
+
+// userInUse maps a unique violation on the localpart to M_USER_IN_USE: someone else
+// registered the name between the check and the insert.
+func userInUse(err error, localpart string) error {
+	if errors.Is(err, store.ErrConflict) {
+		return mxerr.ErrUserInUse.Msg("the username %q is taken", localpart)
+	}
+	return err
+}

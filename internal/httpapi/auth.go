@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/mxerr"
+)
+
+// handlerFunc is an endpoint that returns its error for the wrapper to write.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authedFunc is an endpoint that needs an access token.
+type authedFunc func(w http.ResponseWriter, r *http.Request, rq *store.Requester) error
+
+// authOption relaxes what authed refuses.
+type authOption int
+
+const (
+	// allowGuests lets guest accounts call the endpoint; the spec lists which may.
+	allowGuests authOption = iota + 1
+	// allowLocked lets locked accounts call the endpoint (logout, so they can leave).
+	allowLocked
+)
+
+func (s *Server) public(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) authed(h authedFunc, opts ...authOption) http.Handler {
+	guests, locked := false, false
+	for _, o := range opts {
+		guests = guests || o == allowGuests
+		locked = locked || o == allowLocked
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rq, err := s.authenticate(r)
+		if err == nil {
+			requestInfo(r.Context()).userID = rq.UserID
+			switch {
+			case rq.Locked && !locked:
+				err = mxerr.ErrUserLocked
+			case rq.Kind == store.KindGuest && !guests:
+				err = mxerr.ErrGuestForbidden
+			default:
+				err = h(w, r, rq)
+			}
+		}
+		if err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+// authenticate finds the requester behind the request's access token.
+func (s *Server) authenticate(r *http.Request) (*store.Requester, error) {
+	tok, err := s.accessToken(r)
+	if err != nil {
+		return nil, err
+	}
+	return s.devices.Authenticate(r.Context(), tok)
+}
+
+// optionalRequester returns the requester when the request has a token, nil when it
+// has none, and an error for a bad one.
+func (s *Server) optionalRequester(r *http.Request) (*store.Requester, error) {
+	if !s.hasToken(r) {
+		return nil, nil
+	}
+	return s.authenticate(r)
+}
+
+func (s *Server) hasToken(r *http.Request) bool {
+	return len(r.Header.Values("Authorization")) > 0 ||
+		(s.cfg.QueryToken && r.URL.Query().Has("access_token"))
+}
+
+// accessToken reads the token from "Authorization: Bearer" or, while enabled, from the
+// access_token query parameter. Two tokens at once, several Authorization headers or
+// another scheme are refused as M_MISSING_TOKEN, as Synapse does.
+func (s *Server) accessToken(r *http.Request) (string, error) {
+	headers := r.Header.Values("Authorization")
+	var query string
+	hasQuery := false
+	if s.cfg.QueryToken {
+		q := r.URL.Query()
+		query, hasQuery = q.Get("access_token"), q.Has("access_token")
+	}
+
+	switch {
+	case len(headers) > 1:
+		return "", mxerr.ErrMissingToken.Msg("send one Authorization header, not several")
+	case len(headers) == 1 && hasQuery:
+		return "", mxerr.ErrMissingToken.Msg("send the access token in the Authorization " +
+			"header or the query string, not both")
+	case len(headers) == 1:
+		scheme, tok, ok := strings.Cut(strings.TrimSpace(headers[0]), " ")
+		tok = strings.TrimSpace(tok)
+		if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+			return "", mxerr.ErrMissingToken.Msg("the Authorization header must be " +
+				"\"Bearer <access token>\"")
+		}
+		return tok, nil
+	case hasQuery && query != "":
+		return query, nil
+	}
+	return "", mxerr.ErrMissingToken.Msg("this endpoint needs an access token")
+}
+
+// clientAddr is the address rate limits key on: the peer, or the first address in
+// X-Forwarded-For when the peer is a trusted proxy.
+func (s *Server) clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+
+	for _, p := range s.cfg.TrustedProxies {
+		if !p.Contains(peer) {
+			continue
+		}
+		fwd := r.Header.Get("X-Forwarded-For")
+		first, _, _ := strings.Cut(fwd, ",")
+		if a, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
+			return a.String()
+		}
+	}
+	return peer.String()
+}
+
+// rateLimited is the 429 answer with the wait in milliseconds.
+func rateLimited(waitMS int64) error {
+	e := mxerr.ErrLimitExceeded.Msg("too many requests; retry in %d ms", waitMS)
+	e.RetryAfterMS = max(waitMS, 1)
+	return e
+}

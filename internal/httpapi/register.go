@@ -1,0 +1,110 @@
+package httpapi
+
+import (
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/uia"
+	"github.com/mxaccounts/mxaccounts/mxerr"
+)
+
+// loginTypeAppService is the body type of an application service's registration.
+const loginTypeAppService = "m.login.application_service"
+
+// register serves POST /register (https://spec.matrix.org/v1.13/client-server-api/#post_matrixclientv3register).
+func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
+	if ok, wait := s.limits.Register.Allow(s.clientAddr(r)); !ok {
+		return rateLimited(wait.Milliseconds())
+	}
+
+	kind := r.URL.Query().Get("kind")
+	if kind != "" && kind != "user" && kind != "guest" {
+		return mxerr.ErrInvalidParam.Msg("kind must be user or guest, not %q", kind)
+	}
+	body, err := decodeObject(r, bodyRequired)
+	if err != nil {
+		return err
+	}
+
+	typ, _, err := stringParam(body, "type")
+	if err != nil && kind != "guest" {
+		return err
+	}
+
+	var reg *account.Registered
+	switch {
+	case kind == "guest":
+		// Every field but the display name is ignored for guests, type errors included.
+		var dn *string
+		if name, ok, _ := stringParam(body, "initial_device_display_name"); ok {
+			dn = &name
+		}
+		reg, err = s.accounts.RegisterGuest(r.Context(), dn)
+	case typ == loginTypeAppService:
+		// TODO(appservice): application services are not configurable yet, so no
+		// as_token can be valid.
+		if !s.hasToken(r) {
+			return mxerr.ErrMissingToken.Msg("application service registration needs " +
+				"the as_token")
+		}
+		return mxerr.ErrUnknownToken.Msg("unknown application service token")
+	default:
+		reg, err = s.accounts.Register(r.Context(), &uia.Request{Method: r.Method,
+			Path: "/register", Body: body})
+	}
+	if err != nil {
+		return err
+	}
+
+	out := map[string]any{"user_id": reg.UserID, "home_server": s.cfg.ServerName}
+	if reg.Login != nil {
+		out["access_token"] = reg.Login.AccessToken
+		out["device_id"] = reg.Login.DeviceID
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// registerAvailable serves GET /register/available.
+func (s *Server) registerAvailable(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if !q.Has("username") {
+		return mxerr.ErrMissingParam.Msg("the username query parameter is required")
+	}
+	if err := s.accounts.Available(r.Context(), q.Get("username")); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"available": true})
+	return nil
+}
+
+var registrationTokenGrammar = regexp.MustCompile(`^[0-9A-Za-z._~-]{1,64}$`)
+
+// registrationTokenValidity serves
+// GET /_matrix/client/v1/register/m.login.registration_token/validity.
+func (s *Server) registrationTokenValidity(w http.ResponseWriter, r *http.Request) error {
+	if !s.cfg.RegistrationEnabled {
+		return mxerr.ErrForbidden.Msg("registration is disabled on this server")
+	}
+	if ok, wait := s.limits.TokenValidity.Allow(s.clientAddr(r)); !ok {
+		return rateLimited(wait.Milliseconds())
+	}
+	q := r.URL.Query()
+	if !q.Has("token") {
+		return mxerr.ErrMissingParam.Msg("the token query parameter is required")
+	}
+
+	valid := false
+	if tok := q.Get("token"); registrationTokenGrammar.MatchString(tok) {
+		t, err := s.store.RegistrationToken(r.Context(), tok)
+		if err == nil {
+			valid = t.Valid(time.Now().UnixMilli())
+		} else if !isNotFound(err) {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"valid": valid})
+	return nil
+}

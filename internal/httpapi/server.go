@@ -1,0 +1,88 @@
+// Package httpapi serves the Client-Server API endpoints of mxaccounts over net/http:
+// routing (with the legacy r0 prefix beside v3), middleware, JSON decoding with the
+// spec's errors, authentication of access tokens, and one file per endpoint family.
+// Handlers decode and validate, call a service, and encode its answer or map its error;
+// they never touch SQL.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/device"
+	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
+	"github.com/mxaccounts/mxaccounts/internal/store"
+)
+
+// Config is what the handlers need to know of the configuration.
+type Config struct {
+	ServerName    string
+	PublicBaseURL string
+	MaxBodyBytes  int64
+	// QueryToken accepts the deprecated ?access_token= parameter.
+	QueryToken bool
+	// RegistrationEnabled answers the token validity check; off means 403.
+	RegistrationEnabled bool
+	// TrustedProxies may name the client in X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+}
+
+// Limiters are the rate limiters of the endpoints that can be brute-forced.
+type Limiters struct {
+	FailedLogin   *ratelimit.Limiter
+	TokenValidity *ratelimit.Limiter
+	Register      *ratelimit.Limiter
+}
+
+// Server holds the services the handlers call.
+type Server struct {
+	cfg      Config
+	store    store.Store
+	accounts *account.Service
+	devices  *device.Service
+	limits   Limiters
+	log      *slog.Logger
+}
+
+// New returns a Server.
+func New(
+	cfg Config, st store.Store, accounts *account.Service, devices *device.Service,
+	limits Limiters, log *slog.Logger,
+) *Server {
+	cfg.PublicBaseURL = strings.TrimSuffix(cfg.PublicBaseURL, "/") + "/"
+	return &Server{cfg: cfg, store: st, accounts: accounts, devices: devices, limits: limits,
+		log: log}
+}
+
+// Handler returns the whole client API: routes wrapped in the middleware chain,
+// outermost first: recover, request log, CORS, body size cap.
+func (s *Server) Handler() http.Handler {
+	rt := newRouter()
+	s.routes(rt)
+
+	var h http.Handler = rt
+	h = s.limitBody(h)
+	h = cors(h)
+	h = s.logRequests(h)
+	h = s.recoverPanics(h)
+	return h
+}
+
+func (s *Server) routes(rt *router) {
+	rt.handle("GET", "/.well-known/matrix/client", s.public(s.wellKnown))
+	rt.handle("GET", "/_matrix/client/versions", s.public(s.versions))
+
+	rt.client("POST", "/register", s.public(s.register))
+	rt.client("GET", "/register/available", s.public(s.registerAvailable))
+	rt.handle("GET", "/_matrix/client/v1/register/m.login.registration_token/validity",
+		s.public(s.registrationTokenValidity))
+
+	rt.client("GET", "/login", s.public(s.loginFlows))
+	rt.client("POST", "/login", s.public(s.login))
+	rt.client("POST", "/logout", s.authed(s.logout, allowLocked))
+	rt.client("POST", "/logout/all", s.authed(s.logoutAll, allowLocked))
+	rt.client("GET", "/account/whoami", s.authed(s.whoami, allowGuests))
+}

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/token"
+)
+
+// bootstrap makes sure a new server can get its first user. With registration behind
+// tokens, no account and no valid token, it creates a one-use token that makes its
+// holder an admin, and prints it once to w (the terminal, not the log) with the command
+// that uses it.
+func (s *Server) bootstrap(ctx context.Context, w io.Writer) error {
+	reg := s.cfg.Registration
+	if !reg.BootstrapToken || !reg.Enabled || reg.Open {
+		return nil
+	}
+
+	now := time.Now().UnixMilli()
+	n, err := s.store.CountAccounts(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	if ok, err := s.store.AnyValidRegistrationToken(ctx, now); err != nil || ok {
+		return err
+	}
+
+	one := int64(1)
+	tok := &store.RegistrationToken{Token: token.RegistrationToken(), UsesAllowed: &one,
+		CreatedMS: now, GrantsAdmin: true}
+	if err := s.store.CreateRegistrationToken(ctx, tok); err != nil {
+		return err
+	}
+
+	base := strings.TrimSuffix(s.cfg.PublicBaseURL, "/") + "/"
+	fmt.Fprintf(w, `
+mxaccounts has no account yet. This one-use registration token registers the first
+user, who becomes an admin:
+
+    %s
+
+Register with any Matrix client, or with curl:
+
+    curl -X POST %s_matrix/client/v3/register -d '{
+      "username": "alice", "password": "choose-a-password",
+      "auth": {"type": "m.login.registration_token", "token": "%s"}}'
+
+More tokens: mxaccounts token create --data %s
+
+`, tok.Token, base, tok.Token, s.cfg.DataDir)
+	return nil
+}

@@ -1,0 +1,188 @@
+// Package server assembles mxaccounts from its configuration: the store, the services,
+// the HTTP handler and the background work, and runs it until its context ends.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/config"
+	"github.com/mxaccounts/mxaccounts/internal/device"
+	"github.com/mxaccounts/mxaccounts/internal/httpapi"
+	"github.com/mxaccounts/mxaccounts/internal/password"
+	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
+	"github.com/mxaccounts/mxaccounts/internal/store/sqlstore"
+	"github.com/mxaccounts/mxaccounts/internal/uia"
+)
+
+// janitorInterval is how often expired UIA sessions are cleared.
+const janitorInterval = time.Minute
+
+// Server is an assembled mxaccounts.
+type Server struct {
+	cfg     *config.Config
+	store   *sqlstore.Store
+	handler http.Handler
+	log     *slog.Logger
+}
+
+// OpenStore opens the database that cfg names, migrating it when the config says so.
+func OpenStore(ctx context.Context, cfg *config.Config) (*sqlstore.Store, error) {
+	return sqlstore.Open(ctx, sqlstore.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir,
+		MaxOpenConns: cfg.Database.MaxOpenConns, Migrate: cfg.Database.MigrateOnStart})
+}
+
+// New builds a server from cfg, which must be valid.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	proxies, err := parsePrefixes(cfg.HTTP.TrustedProxies)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	a := cfg.Passwords.Argon2
+	hasher := password.NewHasher(password.Params{MemoryKiB: a.MemoryKiB,
+		Iterations: a.Iterations, Parallelism: a.Parallelism})
+	devices := device.New(st)
+	engine := uia.New(st, flows(cfg), cfg.UIA.SessionLifetime, uia.Dummy{},
+		uia.RegistrationToken{})
+	accounts := account.New(account.Config{
+		ServerName:          cfg.ServerName,
+		RegistrationEnabled: cfg.Registration.Enabled,
+		GuestsEnabled:       cfg.Registration.Guests,
+		Reserved:            cfg.Registration.ReservedLocalparts,
+	}, st, hasher, devices, engine)
+
+	rl := cfg.RateLimits
+	limiter := func(r config.Rate) *ratelimit.Limiter {
+		return ratelimit.New(r.PerSecond, r.Burst, rl.Enabled)
+	}
+	api := httpapi.New(httpapi.Config{
+		ServerName:          cfg.ServerName,
+		PublicBaseURL:       cfg.PublicBaseURL,
+		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
+		QueryToken:          cfg.Tokens.QueryParameter,
+		RegistrationEnabled: cfg.Registration.Enabled,
+		TrustedProxies:      proxies,
+	}, st, accounts, devices, httpapi.Limiters{
+		FailedLogin:   limiter(rl.FailedLogin),
+		TokenValidity: limiter(rl.TokenValidity),
+		Register:      limiter(rl.Register),
+	}, log)
+
+	return &Server{cfg: cfg, store: st, handler: api.Handler(), log: log}, nil
+}
+
+// flows returns the UIA flows per operation that cfg asks for.
+func flows(cfg *config.Config) uia.Flows {
+	register := [][]string{{uia.TypeRegistrationToken}}
+	if cfg.Registration.Open {
+		register = [][]string{{uia.TypeDummy}, {uia.TypeRegistrationToken}}
+	}
+	return func(op uia.Operation) [][]string {
+		if op == uia.OpRegister {
+			return register
+		}
+		return nil
+	}
+}
+
+// Handler returns the client API handler, for tests that serve it themselves.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store returns the server's store.
+func (s *Server) Store() *sqlstore.Store { return s.store }
+
+// Close releases the store.
+func (s *Server) Close() error { return s.store.Close() }
+
+// Run serves on ln until ctx ends, then lets in-flight requests finish within the
+// configured shutdown timeout. Before serving it prints the bootstrap token to banner
+// if the server has no way to register yet.
+func (s *Server) Run(ctx context.Context, ln net.Listener, banner io.Writer) error {
+	if err := s.bootstrap(ctx, banner); err != nil {
+		return err
+	}
+	go s.janitor(ctx)
+
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.log.Info("serving the client API", "listen", ln.Addr().String(),
+		"server_name", s.cfg.ServerName, "public_baseurl", s.cfg.PublicBaseURL)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+
+	s.log.Info("shutting down; finishing requests in flight",
+		"timeout", s.cfg.HTTP.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// janitor clears expired UIA sessions, which gives back their token reservations.
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(janitorInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := s.store.DeleteExpiredUIASessions(ctx, time.Now().UnixMilli())
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("could not clear expired UIA sessions; retrying in a minute",
+				"error", err)
+		} else if n > 0 {
+			s.log.Debug("cleared expired UIA sessions", "count", n)
+		}
+	}
+}
+
+func parsePrefixes(items []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range items {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("http.trusted_proxies: %q is neither an address "+
+					"nor a CIDR prefix", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}

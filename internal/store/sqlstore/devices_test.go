@@ -1,0 +1,311 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/store/sqlstore"
+	"github.com/mxaccounts/mxaccounts/internal/store/storetest"
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// deviceRow is what the devices table holds for one device, read raw since no store
+// method reads a device back.
+type deviceRow struct {
+	displayName *string
+	createdMS   int64
+}
+
+// readDevice returns the stored device, or false when there is none.
+func readDevice(t *testing.T, s *sqlstore.Store, user mxid.UserID,
+	device mxid.DeviceID,
+) (deviceRow, bool) {
+	t.Helper()
+
+	var d deviceRow
+	err := s.RawQueryRow(t.Context(), `
+		SELECT display_name, created_ms FROM devices WHERE user_id = ? AND device_id = ?`,
+		user, device).Scan(&d.displayName, &d.createdMS)
+	if err != nil {
+		wantErr(t, "read device "+string(device), err, store.ErrNotFound)
+		return deviceRow{}, false
+	}
+	return d, true
+}
+
+// tokenWorks reports whether the token with digest authenticates anyone.
+func tokenWorks(t *testing.T, s *sqlstore.Store, digest string) bool {
+	t.Helper()
+
+	_, err := s.RequesterByToken(t.Context(), []byte(digest))
+	if err != nil {
+		wantErr(t, "RequesterByToken("+digest+")", err, store.ErrNotFound)
+		return false
+	}
+	return true
+}
+
+func TestEnsureDevice(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name      string
+		first     *string
+		second    *string
+		wantFinal *string
+	}{
+		{"named, renamed", ptr("phone"), ptr("laptop"), ptr("phone")},
+		{"named, unnamed", ptr("phone"), nil, ptr("phone")},
+		{"unnamed, named", nil, ptr("laptop"), nil},
+		{"empty name kept", ptr(""), ptr("laptop"), ptr("")},
+	}
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice := userID("alice")
+
+		for i, tt := range tests {
+			id := mxid.DeviceID("DEV" + string(rune('A'+i)))
+
+			created, err := s.EnsureDevice(ctx, &store.Device{UserID: alice, DeviceID: id,
+				DisplayName: tt.first, CreatedMS: nowMS})
+			if err != nil || !created {
+				t.Fatalf("%s: first EnsureDevice = %v, %v; want true, nil", tt.name, created, err)
+			}
+
+			created, err = s.EnsureDevice(ctx, &store.Device{UserID: alice, DeviceID: id,
+				DisplayName: tt.second, CreatedMS: nowMS + 1000})
+			if err != nil || created {
+				t.Fatalf("%s: second EnsureDevice = %v, %v; want false, nil", tt.name, created,
+					err)
+			}
+
+			d, ok := readDevice(t, s, alice, id)
+			if !ok {
+				t.Fatalf("%s: device %s is missing", tt.name, id)
+			}
+			if !equalPtr(d.displayName, tt.wantFinal) || d.createdMS != nowMS {
+				t.Errorf("%s: device has name %s, created %d; want %s, %d", tt.name,
+					show(d.displayName), d.createdMS, show(tt.wantFinal), nowMS)
+			}
+		}
+
+		// The same device ID of another user is another device.
+		created, err := s.EnsureDevice(ctx, &store.Device{UserID: userID("bob"),
+			DeviceID: "DEVA", CreatedMS: nowMS})
+		if err != nil || !created {
+			t.Fatalf("EnsureDevice(bob, DEVA) = %v, %v; want true, nil", created, err)
+		}
+	})
+}
+
+func equalPtr(a, b *string) bool {
+	return a == nil && b == nil || a != nil && b != nil && *a == *b
+}
+
+func show(p *string) string {
+	if p == nil {
+		return "NULL"
+	}
+	return "'" + *p + "'"
+}
+
+func TestRequesterByToken(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice := newAccount("alice")
+		alice.Admin = true
+		if err := s.CreateAccount(ctx, alice); err != nil {
+			t.Fatalf("CreateAccount: %v", err)
+		}
+		guest := newAccount("guest1")
+		guest.Kind = store.KindGuest
+		if err := s.CreateAccount(ctx, guest); err != nil {
+			t.Fatalf("CreateAccount: %v", err)
+		}
+
+		// 32 bytes with every value a byte can take at the edges, as a SHA-256 is.
+		digest := bytes.Repeat([]byte{0x00, 0xff, 0x7f, 0x80}, 8)
+		tokens := []store.AccessToken{
+			{Digest: digest, UserID: alice.UserID, DeviceID: "PHONE", CreatedMS: nowMS,
+				ExpiresMS: nowMS + 3600_000},
+			{Digest: []byte("alice-laptop"), UserID: alice.UserID, DeviceID: "LAPTOP",
+				CreatedMS: nowMS},
+			{Digest: []byte("guest"), UserID: guest.UserID, DeviceID: "G", CreatedMS: nowMS},
+		}
+		accounts := map[mxid.UserID]*store.Account{alice.UserID: alice, guest.UserID: guest}
+
+		for _, tok := range tokens {
+			if _, err := s.EnsureDevice(ctx, &store.Device{UserID: tok.UserID,
+				DeviceID: tok.DeviceID, CreatedMS: nowMS}); err != nil {
+				t.Fatalf("EnsureDevice: %v", err)
+			}
+			if err := s.CreateAccessToken(ctx, &tok); err != nil {
+				t.Fatalf("CreateAccessToken: %v", err)
+			}
+		}
+
+		for _, tok := range tokens {
+			r, err := s.RequesterByToken(ctx, tok.Digest)
+			if err != nil {
+				t.Fatalf("RequesterByToken(%x): %v", tok.Digest, err)
+			}
+			if r.Account != *accounts[tok.UserID] || r.DeviceID != tok.DeviceID ||
+				!bytes.Equal(r.TokenDigest, tok.Digest) || r.ExpiresMS != tok.ExpiresMS {
+				t.Errorf("RequesterByToken(%x) = %+v; want account %+v, token %+v",
+					tok.Digest, *r, *accounts[tok.UserID], tok)
+			}
+		}
+
+		for _, digest := range [][]byte{[]byte("unknown"), digest[:31], {}, nil} {
+			_, err := s.RequesterByToken(ctx, digest)
+			wantErr(t, "RequesterByToken(unknown)", err, store.ErrNotFound)
+		}
+
+		// A token whose account does not exist authenticates nobody.
+		orphan := &store.AccessToken{Digest: []byte("orphan"), UserID: userID("ghost"),
+			DeviceID: "X", CreatedMS: nowMS}
+		if err := s.CreateAccessToken(ctx, orphan); err != nil {
+			t.Fatalf("CreateAccessToken(orphan): %v", err)
+		}
+		if tokenWorks(t, s, "orphan") {
+			t.Errorf("a token of a missing account works")
+		}
+
+		// A digest is stored once.
+		dup := tokens[1]
+		dup.DeviceID = "OTHER"
+		err := s.CreateAccessToken(ctx, &dup)
+		wantErr(t, "CreateAccessToken(duplicate)", err, store.ErrConflict)
+	})
+}
+
+func TestDeleteDevice(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice, bob := userID("alice"), userID("bob")
+		createAccount(t, s, "alice")
+		createAccount(t, s, "bob")
+		createDevice(t, s, alice, "PHONE", "alice-phone")
+		createDevice(t, s, alice, "LAPTOP", "alice-laptop")
+		createDevice(t, s, bob, "PHONE", "bob-phone")
+
+		// A second token of the same device goes with it.
+		if err := s.CreateAccessToken(ctx, &store.AccessToken{Digest: []byte("alice-phone-2"),
+			UserID: alice, DeviceID: "PHONE", CreatedMS: nowMS}); err != nil {
+			t.Fatalf("CreateAccessToken: %v", err)
+		}
+
+		if err := s.DeleteDevice(ctx, alice, "PHONE"); err != nil {
+			t.Fatalf("DeleteDevice: %v", err)
+		}
+
+		for _, tt := range []struct {
+			digest string
+			want   bool
+		}{
+			{"alice-phone", false},
+			{"alice-phone-2", false},
+			{"alice-laptop", true},
+			{"bob-phone", true},
+		} {
+			if got := tokenWorks(t, s, tt.digest); got != tt.want {
+				t.Errorf("after DeleteDevice, token %s works: %v; want %v", tt.digest, got,
+					tt.want)
+			}
+		}
+
+		if _, ok := readDevice(t, s, alice, "PHONE"); ok {
+			t.Errorf("device PHONE of alice is still there")
+		}
+		if _, ok := readDevice(t, s, bob, "PHONE"); !ok {
+			t.Errorf("device PHONE of bob is gone")
+		}
+
+		// The device can be created anew, and deleting a missing one is no error.
+		created, err := s.EnsureDevice(ctx, &store.Device{UserID: alice, DeviceID: "PHONE",
+			CreatedMS: nowMS})
+		if err != nil || !created {
+			t.Errorf("EnsureDevice after DeleteDevice = %v, %v; want true, nil", created, err)
+		}
+		for _, id := range []mxid.DeviceID{"PHONE", "PHONE", "NEVER"} {
+			if err := s.DeleteDevice(ctx, alice, id); err != nil {
+				t.Errorf("DeleteDevice(%s): %v", id, err)
+			}
+		}
+	})
+}
+
+func TestDeleteDeviceTokens(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice, bob := userID("alice"), userID("bob")
+		createAccount(t, s, "alice")
+		createAccount(t, s, "bob")
+		createDevice(t, s, alice, "PHONE", "alice-phone")
+		createDevice(t, s, alice, "LAPTOP", "alice-laptop")
+		createDevice(t, s, bob, "PHONE", "bob-phone")
+
+		if err := s.DeleteDeviceTokens(ctx, alice, "PHONE"); err != nil {
+			t.Fatalf("DeleteDeviceTokens: %v", err)
+		}
+
+		if tokenWorks(t, s, "alice-phone") {
+			t.Errorf("the deleted token still works")
+		}
+		if !tokenWorks(t, s, "alice-laptop") || !tokenWorks(t, s, "bob-phone") {
+			t.Errorf("DeleteDeviceTokens deleted other devices' tokens")
+		}
+		if _, ok := readDevice(t, s, alice, "PHONE"); !ok {
+			t.Errorf("DeleteDeviceTokens deleted the device")
+		}
+
+		if err := s.DeleteDeviceTokens(ctx, alice, "NEVER"); err != nil {
+			t.Errorf("DeleteDeviceTokens(missing device): %v", err)
+		}
+	})
+}
+
+func TestDeleteAllDevices(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice, bob := userID("alice"), userID("bob")
+		createAccount(t, s, "alice")
+		createAccount(t, s, "bob")
+		createDevice(t, s, alice, "PHONE", "alice-phone")
+		createDevice(t, s, alice, "LAPTOP", "alice-laptop")
+		createDevice(t, s, bob, "PHONE", "bob-phone")
+
+		if err := s.DeleteAllDevices(ctx, alice); err != nil {
+			t.Fatalf("DeleteAllDevices: %v", err)
+		}
+
+		if tokenWorks(t, s, "alice-phone") || tokenWorks(t, s, "alice-laptop") {
+			t.Errorf("a token of alice still works")
+		}
+		if !tokenWorks(t, s, "bob-phone") {
+			t.Errorf("bob's token was deleted too")
+		}
+		for _, id := range []mxid.DeviceID{"PHONE", "LAPTOP"} {
+			if _, ok := readDevice(t, s, alice, id); ok {
+				t.Errorf("device %s of alice is still there", id)
+			}
+		}
+		if _, ok := readDevice(t, s, bob, "PHONE"); !ok {
+			t.Errorf("bob's device was deleted too")
+		}
+
+		if err := s.DeleteAllDevices(ctx, userID("nobody")); err != nil {
+			t.Errorf("DeleteAllDevices(user without devices): %v", err)
+		}
+	})
+}
