@@ -102,10 +102,10 @@ func (e *Error) UnmarshalJSON(data []byte) error {
 // The errors of the account surface with their usual status. Use Msg to give one a
 // message that says what was wrong with the request.
 var (
-	ErrForbidden       = New(http.StatusForbidden, CodeForbidden, "forbidden")
-	ErrUnknownToken    = New(http.StatusUnauthorized, CodeUnknownToken, "unknown access token")
-	ErrMissingToken    = New(http.StatusUnauthorized, CodeMissingToken, "missing access token")
-	ErrUserLocked      = &Error{Status: http.StatusUnauthorized, Code: CodeUserLocked,
+	ErrForbidden    = New(http.StatusForbidden, CodeForbidden, "forbidden")
+	ErrUnknownToken = New(http.StatusUnauthorized, CodeUnknownToken, "unknown access token")
+	ErrMissingToken = New(http.StatusUnauthorized, CodeMissingToken, "missing access token")
+	ErrUserLocked   = &Error{Status: http.StatusUnauthorized, Code: CodeUserLocked,
 		Message: "this account has been locked", SoftLogout: true}
 	ErrUserSuspended   = New(http.StatusForbidden, CodeUserSuspended, "this account is suspended")
 	ErrBadJSON         = New(http.StatusBadRequest, CodeBadJSON, "malformed JSON body")
@@ -120,14 +120,14 @@ var (
 	ErrInvalidUsername = New(http.StatusBadRequest, CodeInvalidUsername, "invalid username")
 	ErrExclusive       = New(http.StatusBadRequest, CodeExclusive,
 		"this user ID is reserved by an application service")
-	ErrMissingParam    = New(http.StatusBadRequest, CodeMissingParam, "a parameter is missing")
-	ErrInvalidParam    = New(http.StatusBadRequest, CodeInvalidParam, "a parameter is invalid")
-	ErrTooLarge        = New(http.StatusRequestEntityTooLarge, CodeTooLarge,
+	ErrMissingParam = New(http.StatusBadRequest, CodeMissingParam, "a parameter is missing")
+	ErrInvalidParam = New(http.StatusBadRequest, CodeInvalidParam, "a parameter is invalid")
+	ErrTooLarge     = New(http.StatusRequestEntityTooLarge, CodeTooLarge,
 		"the request body is too large")
-	ErrWeakPassword    = New(http.StatusBadRequest, CodeWeakPassword, "the password is too weak")
-	ErrGuestForbidden  = New(http.StatusForbidden, CodeGuestAccessForbidden,
+	ErrWeakPassword   = New(http.StatusBadRequest, CodeWeakPassword, "the password is too weak")
+	ErrGuestForbidden = New(http.StatusForbidden, CodeGuestAccessForbidden,
 		"guests may not use this endpoint")
-	ErrUnknownDevice   = New(http.StatusBadRequest, CodeUnknownDevice, "unknown device")
-	ErrInternal        = New(http.StatusInternalServerError, CodeUnknown,
+	ErrUnknownDevice = New(http.StatusBadRequest, CodeUnknownDevice, "unknown device")
+	ErrInternal      = New(http.StatusInternalServerError, CodeUnknown,
 		"internal server error")
 )

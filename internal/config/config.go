@@ -98,7 +98,8 @@ type RateLimits struct {
 	FailedLogin Rate `yaml:"failed_login"`
 	// TokenValidity limits registration-token validity checks per client address.
 	TokenValidity Rate `yaml:"token_validity"`
-	// Register limits registration requests per client address.
+	// Register limits accounts registered and failed UIA stages of registration per
+	// client address.
 	Register Rate `yaml:"register"`
 }
 
@@ -120,13 +121,14 @@ type Log struct {
 // a server for "localhost" on 127.0.0.1:8008 with its data in ./mxaccounts-data.
 func Default() *Config {
 	return &Config{
-		ServerName:    "localhost",
-		Listen:        "127.0.0.1:8008",
-		DataDir:       "mxaccounts-data",
-		Database:      Database{MaxOpenConns: 16, MigrateOnStart: true},
+		ServerName: "localhost",
+		Listen:     "127.0.0.1:8008",
+		DataDir:    "mxaccounts-data",
+		Database:   Database{MaxOpenConns: 16, MigrateOnStart: true},
 		HTTP: HTTP{
 			MaxBodyBytes:    64 << 10,
 			ShutdownTimeout: 15 * time.Second,
+			TrustedProxies:  []string{},
 		},
 		Registration: Registration{
 			Enabled:        true,

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"errors"
 	"net/http"
 	"regexp"
 	"time"
@@ -14,8 +15,11 @@ import (
 const loginTypeAppService = "m.login.application_service"
 
 // register serves POST /register (https://spec.matrix.org/v1.13/client-server-api/#post_matrixclientv3register).
+// Accounts made and failed UIA stages (guessed registration tokens) count against the
+// client address; a client over its limit is refused before anything else happens.
 func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
-	if ok, wait := s.limits.Register.Allow(s.clientAddr(r)); !ok {
+	addr := s.clientAddr(r)
+	if ok, wait := s.limits.Register.Check(addr); !ok {
 		return rateLimited(wait.Milliseconds())
 	}
 
@@ -53,6 +57,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	default:
 		reg, err = s.accounts.Register(r.Context(), &uia.Request{Method: r.Method,
 			Path: "/register", Body: body})
+	}
+	if err == nil || isFailedStage(err) {
+		s.limits.Register.Spend(addr)
 	}
 	if err != nil {
 		return err
@@ -107,4 +114,10 @@ func (s *Server) registrationTokenValidity(w http.ResponseWriter, r *http.Reques
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"valid": valid})
 	return nil
+}
+
+// isFailedStage reports whether err is a failed UIA stage.
+func isFailedStage(err error) bool {
+	var e *mxerr.Error
+	return errors.As(err, &e) && e.UIA != nil
 }

@@ -85,4 +85,8 @@ func (s *Server) routes(rt *router) {
 	rt.client("POST", "/logout", s.authed(s.logout, allowLocked))
 	rt.client("POST", "/logout/all", s.authed(s.logoutAll, allowLocked))
 	rt.client("GET", "/account/whoami", s.authed(s.whoami, allowGuests))
+
+	rt.client("GET", "/devices", s.authed(s.listDevices, allowGuests))
+	rt.client("GET", "/devices/{deviceId}", s.authed(s.getDevice, allowGuests))
+	rt.client("PUT", "/devices/{deviceId}", s.authed(s.putDevice, allowGuests))
 }

@@ -49,6 +49,14 @@ type Devices interface {
 	DeleteAllDevices(ctx context.Context, user mxid.UserID) error
 	// DeleteDeviceTokens removes the tokens of one device and keeps the device.
 	DeleteDeviceTokens(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error
+	// Devices lists the devices of user, oldest first.
+	Devices(ctx context.Context, user mxid.UserID) ([]Device, error)
+	// Device returns one device of user, or ErrNotFound.
+	Device(ctx context.Context, user mxid.UserID, device mxid.DeviceID) (*Device, error)
+	// SetDeviceDisplayName renames a device; ErrNotFound when the user has no such
+	// device.
+	SetDeviceDisplayName(ctx context.Context, user mxid.UserID, device mxid.DeviceID,
+		name *string) error
 	// CreateAccessToken stores t.
 	CreateAccessToken(ctx context.Context, t *AccessToken) error
 	// RequesterByToken returns the owner of the token with this digest, or ErrNotFound.

@@ -14,11 +14,11 @@ const (
 		INSERT INTO devices (user_id, device_id, display_name, created_ms)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, device_id) DO NOTHING`
-	deleteDevice          = `DELETE FROM devices WHERE user_id = ? AND device_id = ?`
-	deleteDeviceTokens    = `DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?`
-	deleteAllDevices      = `DELETE FROM devices WHERE user_id = ?`
-	deleteAllTokens       = `DELETE FROM access_tokens WHERE user_id = ?`
-	insertAccessToken     = `
+	deleteDevice       = `DELETE FROM devices WHERE user_id = ? AND device_id = ?`
+	deleteDeviceTokens = `DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?`
+	deleteAllDevices   = `DELETE FROM devices WHERE user_id = ?`
+	deleteAllTokens    = `DELETE FROM access_tokens WHERE user_id = ?`
+	insertAccessToken  = `
 		INSERT INTO access_tokens (digest, user_id, device_id, created_ms, expires_ms)
 		VALUES (?, ?, ?, ?, ?)`
 	// The join reads the account with the token, so that one indexed read authenticates
@@ -28,6 +28,17 @@ const (
 		       a.deactivated, a.locked, a.suspended, t.device_id, t.digest, t.expires_ms
 		FROM access_tokens t JOIN accounts a ON a.user_id = t.user_id
 		WHERE t.digest = ?`
+)
+
+const (
+	selectDevices = `
+		SELECT user_id, device_id, display_name, created_ms, last_seen_ms, last_seen_ip
+		FROM devices WHERE user_id = ? ORDER BY created_ms, device_id`
+	selectDevice = `
+		SELECT user_id, device_id, display_name, created_ms, last_seen_ms, last_seen_ip
+		FROM devices WHERE user_id = ? AND device_id = ?`
+	updateDeviceDisplayName = `
+		UPDATE devices SET display_name = ? WHERE user_id = ? AND device_id = ?`
 )
 
 // EnsureDevice implements store.Devices.
@@ -76,6 +87,58 @@ func (s *Store) DeleteDeviceTokens(
 		return fmt.Errorf("delete tokens of device %s of %s: %w", device, user, err)
 	}
 	return nil
+}
+
+// Devices implements store.Devices.
+func (s *Store) Devices(ctx context.Context, user mxid.UserID) ([]store.Device, error) {
+	rs, err := s.q.query(ctx, selectDevices, user)
+	if err != nil {
+		return nil, fmt.Errorf("list devices of %s: %w", user, err)
+	}
+	defer rs.Close()
+
+	var out []store.Device
+	for rs.Next() {
+		var d store.Device
+		if err := scanDevice(rs, &d); err != nil {
+			return nil, fmt.Errorf("list devices of %s: %w", user, err)
+		}
+		out = append(out, d)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("list devices of %s: %w", user, err)
+	}
+	return out, nil
+}
+
+// Device implements store.Devices.
+func (s *Store) Device(
+	ctx context.Context, user mxid.UserID, device mxid.DeviceID,
+) (*store.Device, error) {
+	var d store.Device
+	if err := scanDevice(s.q.queryRow(ctx, selectDevice, user, device), &d); err != nil {
+		return nil, fmt.Errorf("read device %s of %s: %w", device, user, err)
+	}
+	return &d, nil
+}
+
+// SetDeviceDisplayName implements store.Devices.
+func (s *Store) SetDeviceDisplayName(
+	ctx context.Context, user mxid.UserID, device mxid.DeviceID, name *string,
+) error {
+	n, err := s.q.exec(ctx, updateDeviceDisplayName, name, user, device)
+	if err != nil {
+		return fmt.Errorf("rename device %s of %s: %w", device, user, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("rename device %s of %s: %w", device, user, store.ErrNotFound)
+	}
+	return nil
+}
+
+func scanDevice(r row, d *store.Device) error {
+	return r.Scan(&d.UserID, &d.DeviceID, &d.DisplayName, &d.CreatedMS, &d.LastSeenMS,
+		&d.LastSeenIP)
 }
 
 // CreateAccessToken implements store.Devices.

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the mxaccounts command built once for these tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "mxaccounts-cmd")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "mxaccounts")
+	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build mxaccounts: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// command runs the binary with a clean MXACCOUNTS_* environment.
+func command(args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MXACCOUNTS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "MXACCOUNTS_PASSWORDS_ARGON2_MEMORY_KIB=64")
+	return cmd
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	out, err := command("version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "mxaccounts ") {
+		t.Errorf("version: %q, %v", out, err)
+	}
+
+	err = command("frobnicate").Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Errorf("an unknown command exits with %v, want status 1", err)
+	}
+}
+
+func TestTokenCreatePrintsOnlyTheToken(t *testing.T) {
+	data := t.TempDir()
+	for _, args := range [][]string{
+		{"token", "create", "--data", data},
+		{"token", "create", "--data", data, "--uses", "3", "--expires", "48h"},
+	} {
+		out, err := command(args...).Output()
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if !regexp.MustCompile(`^[0-9A-Za-z._~-]{1,64}\n$`).Match(out) {
+			t.Errorf("%v printed %q, want one token line", args, out)
+		}
+	}
+
+	if err := command("token", "create", "--data", data, "--uses", "-1").Run(); err == nil {
+		t.Error("a negative --uses was accepted")
+	}
+}
+
+func TestInvalidConfigListsEveryProblem(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(cfg, []byte("server_name: \"\"\nlog: {format: xml}\n"), 0o600)
+
+	var stderr bytes.Buffer
+	cmd := command("serve", "--config", cfg, "--data", t.TempDir())
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("serve started with an invalid config")
+	}
+	for _, want := range []string{"server_name", "log.format"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr does not mention %s:\n%s", want, stderr.String())
+		}
+	}
+}
+
+// TestServeBootstrapAndShutdown starts the server as an operator would: it prints the
+// bootstrap token, the token registers the first user, a token made by "token create"
+// while it runs works too, and SIGTERM stops it cleanly.
+func TestServeBootstrapAndShutdown(t *testing.T) {
+	data, addr := t.TempDir(), freeAddr(t)
+	cmd := command("serve", "--listen", addr, "--data", data)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+
+	bootstrap := readBootstrapToken(t, stdout)
+	base := "http://" + addr
+	waitUp(t, base)
+
+	resp := postJSON(t, base+"/_matrix/client/v3/register", map[string]any{
+		"username": "first", "password": "correct horse battery",
+		"auth": map[string]any{"type": "m.login.registration_token", "token": bootstrap},
+	})
+	if resp["user_id"] != "@first:localhost" {
+		t.Errorf("first registration answered %v", resp)
+	}
+
+	out, err := command("token", "create", "--data", data).Output()
+	if err != nil {
+		t.Fatalf("token create beside a running server: %v", err)
+	}
+	resp = postJSON(t, base+"/_matrix/client/v3/register", map[string]any{
+		"username": "second", "password": "correct horse battery",
+		"auth": map[string]any{"type": "m.login.registration_token",
+			"token": strings.TrimSpace(string(out))},
+	})
+	if resp["user_id"] != "@second:localhost" {
+		t.Errorf("registration with a created token answered %v", resp)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("serve exited with %v after SIGTERM\n%s", err, stderr.String())
+	}
+	if strings.Contains(stderr.String(), bootstrap) {
+		t.Error("the bootstrap token appears in the log")
+	}
+}
+
+func readBootstrapToken(t *testing.T, r interface{ Read([]byte) (int, error) }) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			if regexp.MustCompile(`^[A-Z2-7]{26}$`).MatchString(line) {
+				found <- line
+				return
+			}
+		}
+		close(found)
+	}()
+	select {
+	case tok, ok := <-found:
+		if !ok {
+			t.Fatal("serve printed no bootstrap token")
+		}
+		return tok
+	case <-time.After(20 * time.Second):
+		t.Fatal("no bootstrap token within 20s")
+	}
+	return ""
+}
+
+func waitUp(t *testing.T, base string) {
+	t.Helper()
+	for range 100 {
+		resp, err := http.Get(base + "/_matrix/client/versions")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer within 10s", base)
+}
+
+func postJSON(t *testing.T, url string, body any) map[string]any {
+	t.Helper()
+	data, _ := json.Marshal(body)
+	resp, err := http.Post(url, "application/json", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("POST %s: %v", url, err)
+	}
+	return out
+}

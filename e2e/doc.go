@@ -1,0 +1,11 @@
+// Package e2e holds end-to-end tests of mxaccounts: each test starts the real HTTP
+// server on a loopback port (internal/testserver) and drives it with mautrix-go, the
+// reference Matrix client library in Go, or with net/http where mautrix has no call for
+// the request. Every test runs on SQLite and, when MXACCOUNTS_TEST_POSTGRES names a
+// PostgreSQL role with CREATEDB, on a fresh PostgreSQL database too:
+//
+//	MXACCOUNTS_TEST_POSTGRES=postgres://user:pass@127.0.0.1:5432/db?sslmode=disable \
+//		go test ./e2e/
+//
+// The package has no code outside its tests.
+package e2e

@@ -1,0 +1,77 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/mxerr"
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// deviceJSON is a device as the spec's Device object has it.
+type deviceJSON struct {
+	DeviceID    mxid.DeviceID `json:"device_id"`
+	DisplayName *string       `json:"display_name,omitempty"`
+	LastSeenIP  string        `json:"last_seen_ip,omitempty"`
+	LastSeenTS  int64         `json:"last_seen_ts,omitempty"`
+}
+
+func toDeviceJSON(d *store.Device) deviceJSON {
+	return deviceJSON{DeviceID: d.DeviceID, DisplayName: d.DisplayName,
+		LastSeenIP: d.LastSeenIP, LastSeenTS: d.LastSeenMS}
+}
+
+// listDevices serves GET /devices.
+func (s *Server) listDevices(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
+	devs, err := s.store.Devices(r.Context(), rq.UserID)
+	if err != nil {
+		return err
+	}
+	out := make([]deviceJSON, 0, len(devs))
+	for i := range devs {
+		out = append(out, toDeviceJSON(&devs[i]))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": out})
+	return nil
+}
+
+// getDevice serves GET /devices/{deviceId}.
+func (s *Server) getDevice(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
+	d, err := s.store.Device(r.Context(), rq.UserID, mxid.DeviceID(r.PathValue("deviceId")))
+	if isNotFound(err) {
+		return mxerr.ErrNotFound.Msg("no such device")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, toDeviceJSON(d))
+	return nil
+}
+
+// putDevice serves PUT /devices/{deviceId}: it renames the device.
+func (s *Server) putDevice(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
+	body, err := decodeObject(r, bodyRequired)
+	if err != nil {
+		return err
+	}
+	var name *string
+	if raw, ok := body["display_name"]; ok && string(raw) != "null" {
+		var n string
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return mxerr.ErrBadJSON.Msg("display_name must be a string")
+		}
+		name = &n
+	}
+
+	err = s.store.SetDeviceDisplayName(r.Context(), rq.UserID,
+		mxid.DeviceID(r.PathValue("deviceId")), name)
+	if isNotFound(err) {
+		return mxerr.ErrNotFound.Msg("no such device")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
