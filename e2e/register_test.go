@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"maunium.net/go/mautrix"
@@ -82,7 +84,7 @@ func TestRegisterDummy(t *testing.T) {
 				// Complement sends the dummy stage at once, with no session.
 				resp, _, err = cli.Register(t.Context(), &mautrix.ReqRegister[any]{
 					Username: "judy", Password: "no session",
-					Auth:     mautrix.BaseAuthData{Type: mautrix.AuthTypeDummy},
+					Auth: mautrix.BaseAuthData{Type: mautrix.AuthTypeDummy},
 				})
 				if err != nil || resp == nil {
 					t.Fatalf("Register with a session-less dummy stage = (%v, %v), "+
@@ -212,6 +214,131 @@ func TestUsernames(t *testing.T) {
 				}
 				checkMatrixError(t, err, http.StatusBadRequest, *tt.want)
 			})
+		}
+	})
+}
+
+// TestRegistrationTokenStage checks the token stage's failure path: a wrong token
+// fails the stage with 401 M_FORBIDDEN and the session survives, so the right token
+// completes it. The validity endpoint tells the two tokens apart beforehand.
+func TestRegistrationTokenStage(t *testing.T) {
+	t.Parallel()
+
+	onEachDatabase(t, func(t *testing.T, start startFunc) {
+		srv := start(t)
+		cli := newClient(t, srv)
+		good := srv.RegistrationToken(t)
+
+		for token, want := range map[string]bool{good: true, "unknown-token": false} {
+			u := cli.BuildURLWithQuery(
+				mautrix.ClientURLPath{"v1", "register", authTypeRegistrationToken, "validity"},
+				map[string]string{"token": token})
+			var out struct {
+				Valid *bool `json:"valid"`
+			}
+			if _, err := cli.MakeRequest(t.Context(), http.MethodGet, u, nil, &out); err != nil {
+				t.Fatalf("token validity of %q: %v", token, err)
+			}
+			if out.Valid == nil || *out.Valid != want {
+				t.Errorf("token validity of %q = %v, want %v", token, out.Valid, want)
+			}
+		}
+
+		req := &mautrix.ReqRegister[any]{Username: "kim", Password: "second try"}
+		_, uia, err := cli.Register(t.Context(), req)
+		if err != nil || uia == nil {
+			t.Fatalf("Register without auth = (%v, %v), want a UIA challenge", uia, err)
+		}
+		stage := func(token string) registrationTokenAuth {
+			return registrationTokenAuth{Token: token, BaseAuthData: mautrix.BaseAuthData{
+				Type: authTypeRegistrationToken, Session: uia.Session}}
+		}
+
+		// A failed stage is a 401 with the errcode; mautrix reports it as a RespError.
+		req.Auth = stage("unknown-token")
+		_, _, err = cli.Register(t.Context(), req)
+		httpErr := checkMatrixError(t, err, http.StatusUnauthorized, mautrix.MForbidden)
+		if s, _ := httpErr.RespError.ExtraData["session"].(string); s != uia.Session {
+			t.Errorf("the failed stage's answer has session %q, want %q", s, uia.Session)
+		}
+		if _, ok := httpErr.RespError.ExtraData["flows"]; !ok {
+			t.Errorf("the failed stage's answer has no flows: %v", httpErr.RespError.ExtraData)
+		}
+
+		req.Auth = stage(good)
+		resp, _, err := cli.Register(t.Context(), req)
+		if err != nil || resp == nil {
+			t.Fatalf("Register with the right token after a wrong one = (%v, %v)", resp, err)
+		}
+		if want := id.NewUserID("kim", serverName); resp.UserID != want {
+			t.Errorf("Register gave user %s, want %s", resp.UserID, want)
+		}
+	})
+}
+
+// TestRegisterRace completes several UIA sessions for one username at once: exactly
+// one gets the account, every other gets 400 M_USER_IN_USE, on either database.
+func TestRegisterRace(t *testing.T) {
+	t.Parallel()
+
+	onEachDatabase(t, func(t *testing.T, start startFunc) {
+		srv := start(t)
+		token := srv.RegistrationToken(t)
+		const racers = 8
+
+		// Open every session first, so that all of them pass the check before UIA.
+		reqs := make([]*mautrix.ReqRegister[any], racers)
+		for i := range reqs {
+			reqs[i] = &mautrix.ReqRegister[any]{Username: "race", Password: "fast"}
+			_, uia, err := newClient(t, srv).Register(t.Context(), reqs[i])
+			if err != nil || uia == nil {
+				t.Fatalf("session %d: Register without auth = (%v, %v)", i, uia, err)
+			}
+			reqs[i].Auth = registrationTokenAuth{Token: token,
+				BaseAuthData: mautrix.BaseAuthData{Type: authTypeRegistrationToken,
+					Session: uia.Session}}
+		}
+
+		errs := make([]error, racers)
+		var wg sync.WaitGroup
+		for i, req := range reqs {
+			wg.Go(func() { _, _, errs[i] = newClient(t, srv).Register(t.Context(), req) })
+		}
+		wg.Wait()
+
+		won := 0
+		for _, err := range errs {
+			if err == nil {
+				won++
+				continue
+			}
+			checkMatrixError(t, err, http.StatusBadRequest, mautrix.MUserInUse)
+		}
+		if won != 1 {
+			t.Errorf("%d of %d racers registered the name, want exactly 1: %v", won,
+				racers, errs)
+		}
+	})
+}
+
+// TestRegisterWrongMethod checks that a known path with a wrong method, GET /register,
+// is 405 M_UNRECOGNIZED with the Allow header that RFC 9110 requires on a 405.
+func TestRegisterWrongMethod(t *testing.T) {
+	t.Parallel()
+
+	onEachDatabase(t, func(t *testing.T, start startFunc) {
+		cli := newClient(t, start(t))
+
+		_, err := cli.MakeRequest(t.Context(), http.MethodGet,
+			cli.BuildClientURL("v3", "register"), nil, nil)
+		httpErr := checkMatrixError(t, err, http.StatusMethodNotAllowed,
+			mautrix.MUnrecognized)
+
+		allow := httpErr.Response.Header.Values("Allow")
+		if !slices.ContainsFunc(allow, func(v string) bool {
+			return strings.Contains(v, http.MethodPost)
+		}) {
+			t.Errorf("405 for GET /register has Allow %q, want one naming POST", allow)
 		}
 	})
 }

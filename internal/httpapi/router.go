@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/mxaccounts/mxaccounts/mxerr"
 )
@@ -13,12 +15,13 @@ var clientPrefixes = []string{"/_matrix/client/v3", "/_matrix/client/r0"}
 // router is a ServeMux that answers unknown paths with 404 M_UNRECOGNIZED and known
 // paths with a wrong method with 405 M_UNRECOGNIZED, both as JSON.
 type router struct {
-	mux   *http.ServeMux
-	paths map[string]bool
+	mux *http.ServeMux
+	// methods lists the methods routed on each path, for the Allow header of a 405.
+	methods map[string][]string
 }
 
 func newRouter() *router {
-	rt := &router{mux: http.NewServeMux(), paths: map[string]bool{}}
+	rt := &router{mux: http.NewServeMux(), methods: map[string][]string{}}
 	rt.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, mxerr.ErrUnrecognized.Msg("unrecognised request: %s", r.URL.Path))
 	}))
@@ -29,10 +32,17 @@ func newRouter() *router {
 // the other methods, since ServeMux prefers the more specific pattern.
 func (rt *router) handle(method, path string, h http.Handler) {
 	rt.mux.Handle(method+" "+path, h)
-	if !rt.paths[path] {
-		rt.paths[path] = true
-		rt.mux.Handle(path, http.HandlerFunc(methodNotAllowed))
+	if _, ok := rt.methods[path]; !ok {
+		rt.mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			allowed := append(slices.Clone(rt.methods[path]), http.MethodOptions)
+			if slices.Contains(allowed, http.MethodGet) {
+				allowed = append(allowed, http.MethodHead)
+			}
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			methodNotAllowed(w, r)
+		}))
 	}
+	rt.methods[path] = append(rt.methods[path], method)
 }
 
 // client routes a client endpoint under every prefix in clientPrefixes.
