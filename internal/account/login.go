@@ -63,8 +63,8 @@ func DecodeLogin(body map[string]json.RawMessage) (*LoginRequest, error) {
 	return &req, nil
 }
 
-// Login runs POST /login with a password. failed is called once for every attempt that
-// fails on credentials, so the caller can rate-limit them.
+// Login runs POST /login with a password. Wrong credentials, whether the user exists
+// or not, give one answer (see IsBadCredentials), which callers rate-limit.
 func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, error) {
 	if req.Type != LoginPassword {
 		return nil, mxerr.ErrUnknown.Msg("unsupported login type %q", req.Type)
@@ -73,7 +73,7 @@ func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, 
 		return nil, mxerr.ErrMissingParam.Msg("password is required")
 	}
 
-	localpart, err := s.loginLocalpart(req)
+	localpart, err := s.identifiedLocalpart(req.Identifier, req.User, req.Medium, req.Address)
 	if err != nil {
 		return nil, err
 	}
@@ -95,16 +95,18 @@ func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, 
 	return out, err
 }
 
-// loginLocalpart finds the localpart that the request's identifier names. 3PID
-// identifiers match nobody until addresses can be added to accounts.
-func (s *Service) loginLocalpart(req *LoginRequest) (string, error) {
-	id := req.Identifier
+// identifiedLocalpart finds the localpart that an identifier names, or, without one,
+// the deprecated top-level user, medium and address fields. 3PID identifiers match
+// nobody until addresses can be added to accounts.
+func (s *Service) identifiedLocalpart(
+	id *Identifier, user, medium, address string,
+) (string, error) {
 	if id == nil {
 		switch {
-		case req.User != "":
-			id = &Identifier{Type: IdentifierUser, User: req.User}
-		case req.Medium != "" || req.Address != "":
-			id = &Identifier{Type: IdentifierThirdPty, Medium: req.Medium, Address: req.Address}
+		case user != "":
+			id = &Identifier{Type: IdentifierUser, User: user}
+		case medium != "" || address != "":
+			id = &Identifier{Type: IdentifierThirdPty, Medium: medium, Address: address}
 		default:
 			return "", mxerr.ErrMissingParam.Msg("identifier is required")
 		}
@@ -125,15 +127,15 @@ func (s *Service) loginLocalpart(req *LoginRequest) (string, error) {
 		return "", mxerr.ErrMissingParam.Msg("identifier.user is required")
 	}
 
-	user := id.User
-	if strings.HasPrefix(user, "@") {
-		lp, server, err := mxid.ParseUserID(user)
+	name := id.User
+	if strings.HasPrefix(name, "@") {
+		lp, server, err := mxid.ParseUserID(name)
 		if err != nil || server != s.cfg.ServerName {
 			return "", errBadCredentials
 		}
-		user = lp
+		name = lp
 	}
-	return strings.ToLower(user), nil
+	return strings.ToLower(name), nil
 }
 
 // checkPassword returns the account if password is its password. Unknown users cost a

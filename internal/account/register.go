@@ -49,8 +49,7 @@ func (s *Service) Register(ctx context.Context, req *uia.Request) (*Registered, 
 	}
 
 	req.Operation, req.Secret = uia.OpRegister, "password"
-	req.Hash = s.hasher.Hash
-	req.Verify = func(hash, pw string) bool { _, err := s.hasher.Verify(hash, pw); return err == nil }
+	s.hashSecrets(req)
 	res, err := s.uia.Authenticate(ctx, req)
 	if err != nil {
 		return nil, err
@@ -215,3 +214,5 @@ func randomString(alphabet string, n int) string {
 	}
 	return string(b)
 }
+
+func unmarshalString(raw json.RawMessage, s *string) error { return json.Unmarshal(raw, s) }

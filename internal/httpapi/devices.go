@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/uia"
 	"github.com/mxaccounts/mxaccounts/mxerr"
 	"github.com/mxaccounts/mxaccounts/mxid"
 )
@@ -46,6 +47,57 @@ func (s *Server) getDevice(w http.ResponseWriter, r *http.Request, rq *store.Req
 		return err
 	}
 	writeJSON(w, http.StatusOK, toDeviceJSON(d))
+	return nil
+}
+
+// deleteDevice serves DELETE /devices/{deviceId}, through UIA.
+func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
+	count, err := s.guardPasswordStage(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, bodyOptional)
+	if err != nil {
+		return err
+	}
+
+	id := mxid.DeviceID(r.PathValue("deviceId"))
+	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
+		Path: "/devices/" + string(id), Body: body}, rq, []mxid.DeviceID{id})
+	count(err)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+// deleteDevices serves POST /delete_devices, through UIA.
+func (s *Server) deleteDevices(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
+	count, err := s.guardPasswordStage(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, bodyRequired)
+	if err != nil {
+		return err
+	}
+	raw, ok := body["devices"]
+	if !ok {
+		return mxerr.ErrMissingParam.Msg("devices is required")
+	}
+	var ids []mxid.DeviceID
+	if err := json.Unmarshal(raw, &ids); err != nil {
+		return mxerr.ErrBadJSON.Msg("devices must be an array of strings")
+	}
+
+	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
+		Path: "/delete_devices", Body: body}, rq, ids)
+	count(err)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
 	return nil
 }
 

@@ -89,4 +89,10 @@ func (s *Server) routes(rt *router) {
 	rt.client("GET", "/devices", s.authed(s.listDevices, allowGuests))
 	rt.client("GET", "/devices/{deviceId}", s.authed(s.getDevice, allowGuests))
 	rt.client("PUT", "/devices/{deviceId}", s.authed(s.putDevice, allowGuests))
+	rt.client("DELETE", "/devices/{deviceId}", s.authed(s.deleteDevice))
+	rt.client("POST", "/delete_devices", s.authed(s.deleteDevices))
+
+	rt.client("POST", "/account/password", s.public(s.changePassword))
+	rt.client("POST", "/account/deactivate", s.public(s.deactivate))
+	rt.client("GET", "/capabilities", s.authed(s.capabilities, allowGuests))
 }

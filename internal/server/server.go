@@ -65,6 +65,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		GuestsEnabled:       cfg.Registration.Guests,
 		Reserved:            cfg.Registration.ReservedLocalparts,
 	}, st, hasher, devices, engine)
+	engine.AddStages(accounts.PasswordStage())
 
 	rl := cfg.RateLimits
 	limiter := func(r config.Rate) *ratelimit.Limiter {
@@ -92,11 +93,12 @@ func flows(cfg *config.Config) uia.Flows {
 	if cfg.Registration.Open {
 		register = [][]string{{uia.TypeDummy}, {uia.TypeRegistrationToken}}
 	}
+	password := [][]string{{account.TypePassword}}
 	return func(op uia.Operation) [][]string {
 		if op == uia.OpRegister {
 			return register
 		}
-		return nil
+		return password
 	}
 }
 

@@ -42,6 +42,9 @@ type Accounts interface {
 	LocalpartTaken(ctx context.Context, localpart string) (bool, error)
 	// CountAccounts returns how many accounts exist, of every kind.
 	CountAccounts(ctx context.Context) (int64, error)
+	// Deactivate marks user deactivated for good; with erase it also drops the password
+	// hash, keeping only what reserves the user ID. ErrNotFound when no such account.
+	Deactivate(ctx context.Context, user mxid.UserID, erase bool) error
 	// SetPasswordHash replaces the hash of user's password; ErrNotFound when no such
 	// account exists.
 	SetPasswordHash(ctx context.Context, user mxid.UserID, hash string) error

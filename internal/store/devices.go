@@ -47,6 +47,8 @@ type Devices interface {
 	DeleteDevice(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error
 	// DeleteAllDevices removes every device of user and every token issued to them.
 	DeleteAllDevices(ctx context.Context, user mxid.UserID) error
+	// DeleteOtherDevices removes every device of user but keep, with their tokens.
+	DeleteOtherDevices(ctx context.Context, user mxid.UserID, keep mxid.DeviceID) error
 	// DeleteDeviceTokens removes the tokens of one device and keeps the device.
 	DeleteDeviceTokens(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error
 	// Devices lists the devices of user, oldest first.

@@ -45,6 +45,13 @@ type Stage interface {
 	Complete(ctx context.Context, a *Attempt) error
 }
 
+// Preparer is a Stage with expensive checks (a password hash) that must not run inside
+// the stage's transaction, where they would hold the database's write lock. Prepare
+// runs first, outside any transaction, and may keep what it found in the Attempt.
+type Preparer interface {
+	Prepare(ctx context.Context, a *Attempt) error
+}
+
 // Attempt is one try at a stage.
 type Attempt struct {
 	// Session is the session being authenticated; a stage may set its UserID and
@@ -58,6 +65,8 @@ type Attempt struct {
 	Store store.Store
 	// Now is the time of the request.
 	Now time.Time
+	// Proven is the user a stage proved to be acting, set by Prepare for Complete.
+	Proven mxid.UserID
 }
 
 // Flows returns the flows on offer for an operation.
@@ -77,10 +86,16 @@ type Engine struct {
 func New(st store.Store, flows Flows, lifetime time.Duration, stages ...Stage) *Engine {
 	e := &Engine{store: st, stages: map[string]Stage{}, flows: flows, lifetime: lifetime,
 		now: time.Now}
+	e.AddStages(stages...)
+	return e
+}
+
+// AddStages makes more stages known, for stages built after the engine (those of the
+// account service, which itself needs the engine). Call it before serving.
+func (e *Engine) AddStages(stages ...Stage) {
 	for _, s := range stages {
 		e.stages[s.Type()] = s
 	}
-	return e
 }
 
 // Request is a request to an endpoint protected by UIA.
@@ -288,15 +303,22 @@ func (e *Engine) applyStage(
 			stageType).WithUIA(e.challenge(sess))
 	}
 
-	err := e.store.Transact(ctx, func(tx store.Store) error {
-		attempt := &Attempt{Session: sess, Auth: auth, Requester: req.Requester, Store: tx,
-			Now: e.now()}
-		if err := stage.Complete(ctx, attempt); err != nil {
-			return err
-		}
-		sess.Completed = append(sess.Completed, stageType)
-		return tx.UpdateUIASession(ctx, sess)
-	})
+	attempt := &Attempt{Session: sess, Auth: auth, Requester: req.Requester, Store: e.store,
+		Now: e.now()}
+	var err error
+	if p, ok := stage.(Preparer); ok {
+		err = p.Prepare(ctx, attempt)
+	}
+	if err == nil {
+		err = e.store.Transact(ctx, func(tx store.Store) error {
+			attempt.Store = tx
+			if err := stage.Complete(ctx, attempt); err != nil {
+				return err
+			}
+			sess.Completed = append(sess.Completed, stageType)
+			return tx.UpdateUIASession(ctx, sess)
+		})
+	}
 
 	var merr *mxerr.Error
 	switch {

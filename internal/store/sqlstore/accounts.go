@@ -20,6 +20,11 @@ const (
 	selectLocalpartTaken     = `SELECT COUNT(*) FROM accounts WHERE localpart = ?`
 	selectAccountCount       = `SELECT COUNT(*) FROM accounts`
 	updatePasswordHash       = `UPDATE accounts SET password_hash = ? WHERE user_id = ?`
+	updateDeactivated        = `
+		UPDATE accounts
+		SET deactivated = TRUE, erased = ?,
+		    password_hash = CASE WHEN ? THEN '' ELSE password_hash END
+		WHERE user_id = ?`
 )
 
 // CreateAccount implements store.Accounts.
@@ -71,6 +76,18 @@ func (s *Store) SetPasswordHash(ctx context.Context, user mxid.UserID, hash stri
 	}
 	if n == 0 {
 		return fmt.Errorf("set password of %s: %w", user, store.ErrNotFound)
+	}
+	return nil
+}
+
+// Deactivate implements store.Accounts.
+func (s *Store) Deactivate(ctx context.Context, user mxid.UserID, erase bool) error {
+	n, err := s.q.exec(ctx, updateDeactivated, erase, erase, user)
+	if err != nil {
+		return fmt.Errorf("deactivate %s: %w", user, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("deactivate %s: %w", user, store.ErrNotFound)
 	}
 	return nil
 }

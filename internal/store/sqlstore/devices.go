@@ -37,6 +37,8 @@ const (
 	selectDevice = `
 		SELECT user_id, device_id, display_name, created_ms, last_seen_ms, last_seen_ip
 		FROM devices WHERE user_id = ? AND device_id = ?`
+	deleteOtherDevices      = `DELETE FROM devices WHERE user_id = ? AND device_id <> ?`
+	deleteOtherTokens       = `DELETE FROM access_tokens WHERE user_id = ? AND device_id <> ?`
 	updateDeviceDisplayName = `
 		UPDATE devices SET display_name = ? WHERE user_id = ? AND device_id = ?`
 )
@@ -74,6 +76,22 @@ func (s *Store) DeleteAllDevices(ctx context.Context, user mxid.UserID) error {
 		}
 		if _, err := q.exec(ctx, deleteAllDevices, user); err != nil {
 			return fmt.Errorf("delete devices of %s: %w", user, err)
+		}
+		return nil
+	})
+}
+
+// DeleteOtherDevices implements store.Devices.
+func (s *Store) DeleteOtherDevices(
+	ctx context.Context, user mxid.UserID, keep mxid.DeviceID,
+) error {
+	return s.Transact(ctx, func(tx store.Store) error {
+		q := tx.(*Store).q
+		if _, err := q.exec(ctx, deleteOtherTokens, user, keep); err != nil {
+			return fmt.Errorf("delete tokens of %s but device %s: %w", user, keep, err)
+		}
+		if _, err := q.exec(ctx, deleteOtherDevices, user, keep); err != nil {
+			return fmt.Errorf("delete devices of %s but %s: %w", user, keep, err)
 		}
 		return nil
 	})

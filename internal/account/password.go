@@ -1,0 +1,169 @@
+package account
+
+import (
+	"context"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/uia"
+	"github.com/mxaccounts/mxaccounts/mxerr"
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// changePasswordParams are the body fields of POST /account/password besides auth and
+// new_password.
+type changePasswordParams struct {
+	LogoutDevices *bool `json:"logout_devices"`
+}
+
+// ChangePassword runs POST /account/password. rq is the caller, or nil for a request
+// without an access token, where the UIA stages alone say whose password changes.
+// With logout_devices (the default) every other device of the user is logged out;
+// the caller's own device stays.
+func (s *Service) ChangePassword(
+	ctx context.Context, req *uia.Request, rq *store.Requester,
+) error {
+	var first changePasswordParams
+	if err := decodeParams(req.Body, &first); err != nil {
+		return err
+	}
+	if _, _, err := newPasswordParam(req); err != nil {
+		return err
+	}
+
+	req.Operation, req.Secret = uia.OpPassword, "new_password"
+	s.hashSecrets(req)
+	if rq != nil {
+		req.Requester = rq.UserID
+	}
+	res, err := s.uia.Authenticate(ctx, req)
+	if err != nil {
+		return err
+	}
+
+	var p changePasswordParams
+	if err := decodeParams(res.Params, &p); err != nil {
+		return err
+	}
+	if res.SecretHash == "" {
+		return mxerr.ErrMissingParam.Msg("new_password is required; send it with the " +
+			"same UIA session")
+	}
+	user := res.Session.UserID
+	logout := p.LogoutDevices == nil || *p.LogoutDevices
+
+	return s.store.Transact(ctx, func(tx store.Store) error {
+		if err := s.uia.Consume(ctx, tx, res); err != nil {
+			return err
+		}
+		if err := tx.SetPasswordHash(ctx, user, res.SecretHash); err != nil {
+			return err
+		}
+		if !logout {
+			return nil
+		}
+		if rq != nil && rq.UserID == user {
+			return tx.DeleteOtherDevices(ctx, user, rq.DeviceID)
+		}
+		return tx.DeleteAllDevices(ctx, user)
+	})
+}
+
+// newPasswordParam type-checks new_password before authentication, so that a bad
+// request is a 400, not a challenge.
+func newPasswordParam(req *uia.Request) (string, bool, error) {
+	raw, ok := req.Body["new_password"]
+	if !ok {
+		return "", false, nil
+	}
+	var pw string
+	if err := unmarshalString(raw, &pw); err != nil {
+		return "", false, mxerr.ErrBadJSON.Msg("new_password must be a string")
+	}
+	return pw, true, nil
+}
+
+// hashSecrets lets the UIA engine hash and check the request's secret.
+func (s *Service) hashSecrets(req *uia.Request) {
+	req.Hash = s.hasher.Hash
+	req.Verify = func(hash, pw string) bool {
+		_, err := s.hasher.Verify(hash, pw)
+		return err == nil
+	}
+}
+
+// DeactivateResult is the answer to a deactivation.
+type DeactivateResult struct {
+	// IDServerUnbindResult is "success" when every binding was removed (or there was
+	// none), "no-support" when an identity server could not remove one.
+	IDServerUnbindResult string
+}
+
+type deactivateParams struct {
+	Erase bool `json:"erase"`
+}
+
+// Deactivate runs POST /account/deactivate. rq is the caller, or nil for a request
+// without an access token. Every device and token of the user goes; the user ID stays
+// taken for good.
+func (s *Service) Deactivate(
+	ctx context.Context, req *uia.Request, rq *store.Requester,
+) (*DeactivateResult, error) {
+	var first deactivateParams
+	if err := decodeParams(req.Body, &first); err != nil {
+		return nil, err
+	}
+
+	req.Operation = uia.OpDeactivate
+	if rq != nil {
+		req.Requester = rq.UserID
+	}
+	res, err := s.uia.Authenticate(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	var p deactivateParams
+	if err := decodeParams(res.Params, &p); err != nil {
+		return nil, err
+	}
+	user := res.Session.UserID
+
+	err = s.store.Transact(ctx, func(tx store.Store) error {
+		if err := s.uia.Consume(ctx, tx, res); err != nil {
+			return err
+		}
+		if err := tx.Deactivate(ctx, user, p.Erase); err != nil {
+			return err
+		}
+		return tx.DeleteAllDevices(ctx, user)
+	})
+	if err != nil {
+		return nil, err
+	}
+	// TODO(threepid): unbind the user's 3PIDs from identity servers once they can be
+	// bound; until then there is never anything to unbind.
+	return &DeactivateResult{IDServerUnbindResult: "success"}, nil
+}
+
+// DeleteDevices runs DELETE /devices/{deviceId} and POST /delete_devices for the
+// caller's own devices, through UIA. Devices already gone are not an error.
+func (s *Service) DeleteDevices(
+	ctx context.Context, req *uia.Request, rq *store.Requester, devices []mxid.DeviceID,
+) error {
+	req.Operation, req.Requester = uia.OpDeleteDevice, rq.UserID
+	res, err := s.uia.Authenticate(ctx, req)
+	if err != nil {
+		return err
+	}
+
+	return s.store.Transact(ctx, func(tx store.Store) error {
+		if err := s.uia.Consume(ctx, tx, res); err != nil {
+			return err
+		}
+		for _, d := range devices {
+			if err := tx.DeleteDevice(ctx, rq.UserID, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/uia"
+	"github.com/mxaccounts/mxaccounts/mxerr"
+)
+
+// uiaCaller authenticates the optional access token of an endpoint that also works
+// without one (/account/password, /account/deactivate), applying the usual refusals
+// for guests and locked accounts when there is one.
+func (s *Server) uiaCaller(r *http.Request) (*store.Requester, error) {
+	rq, err := s.optionalRequester(r)
+	switch {
+	case err != nil:
+		return nil, err
+	case rq == nil:
+		return nil, nil
+	case rq.Locked:
+		return nil, mxerr.ErrUserLocked
+	case rq.Kind == store.KindGuest:
+		return nil, mxerr.ErrGuestForbidden
+	}
+	requestInfo(r.Context()).userID = rq.UserID
+	return rq, nil
+}
+
+// guardPasswordStage refuses a client that has failed too many password stages, and
+// returns the function that counts a failure, so UIA cannot be used to guess passwords
+// faster than /login.
+func (s *Server) guardPasswordStage(r *http.Request) (func(error), error) {
+	addr := s.clientAddr(r)
+	if ok, wait := s.limits.FailedLogin.Check(addr); !ok {
+		return nil, rateLimited(wait.Milliseconds())
+	}
+	return func(err error) {
+		if isFailedStage(err) {
+			s.limits.FailedLogin.Spend(addr)
+		}
+	}, nil
+}
+
+// changePassword serves POST /account/password.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	count, err := s.guardPasswordStage(r)
+	if err != nil {
+		return err
+	}
+	rq, err := s.uiaCaller(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, bodyRequired)
+	if err != nil {
+		return err
+	}
+
+	err = s.accounts.ChangePassword(r.Context(), &uia.Request{Method: r.Method,
+		Path: "/account/password", Body: body}, rq)
+	count(err)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
+// deactivate serves POST /account/deactivate.
+func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
+	count, err := s.guardPasswordStage(r)
+	if err != nil {
+		return err
+	}
+	rq, err := s.uiaCaller(r)
+	if err != nil {
+		return err
+	}
+	body, err := decodeObject(r, bodyRequired)
+	if err != nil {
+		return err
+	}
+
+	res, err := s.accounts.Deactivate(r.Context(), &uia.Request{Method: r.Method,
+		Path: "/account/deactivate", Body: body}, rq)
+	count(err)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{
+		"id_server_unbind_result": res.IDServerUnbindResult,
+	})
+	return nil
+}
+
+// capabilities serves GET /capabilities.
+func (s *Server) capabilities(w http.ResponseWriter, r *http.Request, _ *store.Requester) error {
+	writeJSON(w, http.StatusOK, map[string]any{"capabilities": map[string]any{
+		"m.change_password": map[string]bool{"enabled": true},
+		// TODO(threepid): enable once accounts can hold email addresses and numbers.
+		"m.3pid_changes": map[string]bool{"enabled": false},
+	}})
+	return nil
+}
