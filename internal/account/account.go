@@ -3,6 +3,7 @@
 package account
 
 import (
+	"regexp"
 	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/device"
@@ -20,6 +21,10 @@ type Config struct {
 	GuestsEnabled bool
 	// Reserved localparts can never be registered.
 	Reserved []string
+	// Deny holds patterns; a localpart matching any cannot be registered.
+	Deny []*regexp.Regexp
+	// Terms are the policies accepted at the m.login.terms stage.
+	Terms []uia.Policy
 }
 
 // Service runs account operations over the store.

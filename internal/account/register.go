@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
+	"slices"
 
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -121,6 +122,15 @@ func (s *Service) insertUser(
 			err := tx.CompleteRegistrationToken(ctx, tok, userID, s.now().UnixMilli())
 			if err != nil {
 				return err
+			}
+		}
+		if slices.Contains(res.Session.Completed, uia.TypeTerms) {
+			for _, p := range s.cfg.Terms {
+				err := tx.RecordTermsAcceptance(ctx, userID, p.ID, p.Version,
+					s.now().UnixMilli())
+				if err != nil {
+					return err
+				}
 			}
 		}
 

@@ -46,6 +46,12 @@ func (s *Service) CheckLocalpart(ctx context.Context, localpart string) error {
 		return mxerr.ErrInvalidUsername.Msg("usernames starting with _ are kept for " +
 			"application services")
 	}
+	for _, re := range s.cfg.Deny {
+		if re.MatchString(localpart) {
+			return mxerr.ErrInvalidUsername.Msg("the username %q is not allowed here",
+				localpart)
+		}
+	}
 	if s.reserved[localpart] {
 		return mxerr.ErrUserInUse.Msg("the username %q is reserved", localpart)
 	}

@@ -62,11 +62,67 @@ type Registration struct {
 	// BootstrapToken makes the server print a one-use admin registration token at start
 	// while it has no account and no valid token.
 	BootstrapToken bool `yaml:"bootstrap_token"`
+	// DenyRegex lists regular expressions; a localpart matching any cannot be registered.
+	DenyRegex []string `yaml:"deny_regex"`
+	// Terms are the policies a new user must accept (m.login.terms); none by default.
+	Terms []TermsPolicy `yaml:"terms"`
+	// Captcha puts an m.login.recaptcha stage in front of registration.
+	Captcha Captcha `yaml:"captcha"`
 }
 
-// Passwords sets how passwords are hashed.
+// TermsPolicy is one versioned policy document, with its name and URL per language.
+type TermsPolicy struct {
+	// ID names the policy, such as privacy_policy (opaque-ID grammar).
+	ID string `yaml:"id"`
+	// Version changes whenever the text does; acceptances are recorded per version.
+	Version string `yaml:"version"`
+	// Languages maps a language tag (en, fr) to the policy's name and URL in it.
+	Languages map[string]TermsText `yaml:"languages"`
+}
+
+// TermsText is a policy's name and URL in one language.
+type TermsText struct {
+	Name string `yaml:"name"`
+	URL  string `yaml:"url"`
+}
+
+// Captcha configures a reCAPTCHA-shaped verifier: Google reCAPTCHA, hCaptcha and
+// Cloudflare Turnstile all take the secret and the response at a verify URL and answer
+// {"success": bool}.
+type Captcha struct {
+	Enabled bool `yaml:"enabled"`
+	// SiteKey is public: the challenge gives it to the client's widget.
+	SiteKey string `yaml:"site_key"`
+	// Secret authenticates the server at VerifyURL.
+	Secret string `yaml:"secret"`
+	// VerifyURL is the provider's siteverify endpoint.
+	VerifyURL string `yaml:"verify_url"`
+}
+
+// Passwords sets how passwords are hashed and which new passwords are accepted.
 type Passwords struct {
 	Argon2 Argon2 `yaml:"argon2"`
+	Policy Policy `yaml:"policy"`
+}
+
+// Policy is the rule set for new passwords, at registration and at a password change; a
+// password that breaks it gets 400 M_WEAK_PASSWORD. Its fields match password.Policy one
+// for one, so it converts to one.
+type Policy struct {
+	// MinLength is the least number of characters (Unicode code points).
+	MinLength int `yaml:"min_length"`
+	// RequireDigit asks for at least one digit.
+	RequireDigit bool `yaml:"require_digit"`
+	// RequireLowercase asks for at least one lowercase letter.
+	RequireLowercase bool `yaml:"require_lowercase"`
+	// RequireUppercase asks for at least one uppercase letter.
+	RequireUppercase bool `yaml:"require_uppercase"`
+	// RequireSymbol asks for at least one character that is neither letter nor digit.
+	RequireSymbol bool `yaml:"require_symbol"`
+	// MinZxcvbnScore is the least zxcvbn strength score, 0 to 4; 0 turns the check off.
+	MinZxcvbnScore int `yaml:"min_zxcvbn_score"`
+	// RejectBreached refuses the 10,000 most common passwords of public breaches.
+	RejectBreached bool `yaml:"reject_breached"`
 }
 
 // Argon2 holds the argon2id cost parameters for new password hashes.
@@ -137,10 +193,18 @@ func Default() *Config {
 				"admin", "administrator", "root", "postmaster", "abuse", "support",
 				"security", "hostmaster", "webmaster", "noreply",
 			},
+			DenyRegex: []string{},
+			Terms:     []TermsPolicy{},
+			Captcha: Captcha{
+				VerifyURL: "https://www.google.com/recaptcha/api/siteverify",
+			},
 		},
-		Passwords: Passwords{Argon2: Argon2{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1}},
-		Tokens:    Tokens{QueryParameter: true},
-		UIA:       UIA{SessionLifetime: 30 * time.Minute},
+		Passwords: Passwords{
+			Argon2: Argon2{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
+			Policy: Policy{MinLength: 8, MinZxcvbnScore: 2, RejectBreached: true},
+		},
+		Tokens: Tokens{QueryParameter: true},
+		UIA:    UIA{SessionLifetime: 30 * time.Minute},
 		RateLimits: RateLimits{
 			Enabled:       true,
 			FailedLogin:   Rate{PerSecond: 0.1, Burst: 5},

@@ -82,6 +82,9 @@ func TestEnvironmentOverrides(t *testing.T) {
 		"MXACCOUNTS_UIA_SESSION_LIFETIME=5m",
 		"MXACCOUNTS_PASSWORDS_ARGON2_PARALLELISM=4",
 		"MXACCOUNTS_REGISTRATION_RESERVED_LOCALPARTS=a, b,,c",
+		"MXACCOUNTS_PASSWORDS_POLICY_MIN_LENGTH=12",
+		"MXACCOUNTS_PASSWORDS_POLICY_REQUIRE_UPPERCASE=true",
+		"MXACCOUNTS_PASSWORDS_POLICY_REJECT_BREACHED=false",
 		"OTHER_THING=ignored",
 	}
 	cfg, err := Load("", env)
@@ -101,6 +104,9 @@ func TestEnvironmentOverrides(t *testing.T) {
 		{"passwords.argon2.parallelism", cfg.Passwords.Argon2.Parallelism, uint8(4)},
 		{"registration.reserved_localparts", cfg.Registration.ReservedLocalparts,
 			[]string{"a", "b", "c"}},
+		{"passwords.policy.min_length", cfg.Passwords.Policy.MinLength, 12},
+		{"passwords.policy.require_uppercase", cfg.Passwords.Policy.RequireUppercase, true},
+		{"passwords.policy.reject_breached", cfg.Passwords.Policy.RejectBreached, false},
 	}
 	for _, c := range checks {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -160,15 +166,50 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	cfg.HTTP.MaxBodyBytes = 10
 	cfg.Log.Format = "xml"
 	cfg.RateLimits.Register.Burst = 0
+	cfg.Passwords.Policy.MinLength = 0
+	cfg.Passwords.Policy.MinZxcvbnScore = 5
 
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("an invalid configuration validated")
 	}
 	for _, key := range []string{"server_name", "public_baseurl", "listen", "database.url",
-		"http.max_body_bytes", "log.format", "rate_limits.register"} {
+		"http.max_body_bytes", "log.format", "rate_limits.register",
+		"passwords.policy.min_length", "passwords.policy.min_zxcvbn_score"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("the error does not mention %s:\n%v", key, err)
 		}
+	}
+}
+
+func TestValidatePasswordPolicyBounds(t *testing.T) {
+	tests := []struct {
+		name      string
+		minLength int
+		minScore  int
+		wantKey   string // the key the error names; empty when the values are valid
+	}{
+		{"lowest", 1, 0, ""},
+		{"highest", 1024, 4, ""},
+		{"length zero", 0, 2, "passwords.policy.min_length"},
+		{"length too long", 1025, 2, "passwords.policy.min_length"},
+		{"negative score", 8, -1, "passwords.policy.min_zxcvbn_score"},
+		{"score above 4", 8, 5, "passwords.policy.min_zxcvbn_score"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Default()
+			cfg.Derive()
+			cfg.Passwords.Policy.MinLength = tt.minLength
+			cfg.Passwords.Policy.MinZxcvbnScore = tt.minScore
+
+			err := cfg.Validate()
+			switch {
+			case tt.wantKey == "" && err != nil:
+				t.Errorf("valid policy refused: %v", err)
+			case tt.wantKey != "" && (err == nil || !strings.Contains(err.Error(), tt.wantKey)):
+				t.Errorf("Validate() = %v; want an error naming %s", err, tt.wantKey)
+			}
+		})
 	}
 }

@@ -135,6 +135,10 @@ func setFromString(f reflect.Value, raw string) error {
 		}
 		f.SetFloat(n)
 	case reflect.Slice:
+		if f.Type().Elem().Kind() != reflect.String {
+			return fmt.Errorf("a list of %s cannot be set from the environment; use the "+
+				"config file", f.Type().Elem().Kind())
+		}
 		var items []string
 		for item := range strings.SplitSeq(raw, ",") {
 			if item = strings.TrimSpace(item); item != "" {

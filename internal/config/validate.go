@@ -6,8 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"strings"
 )
+
+var opaqueID = regexp.MustCompile(`^[0-9A-Za-z._~-]{1,255}$`)
 
 // Derive fills in the values that default to others: public_baseurl from listen. Call
 // it after every override and before Validate.
@@ -60,6 +63,14 @@ func (c *Config) Validate() error {
 		add("passwords.argon2: memory_kib must be at least 8, iterations and parallelism " +
 			"at least 1")
 	}
+	pol := c.Passwords.Policy
+	if pol.MinLength < 1 || pol.MinLength > 1024 {
+		add("passwords.policy.min_length: must be between 1 and 1024, not %d", pol.MinLength)
+	}
+	if pol.MinZxcvbnScore < 0 || pol.MinZxcvbnScore > 4 {
+		add("passwords.policy.min_zxcvbn_score: must be between 0 and 4, not %d",
+			pol.MinZxcvbnScore)
+	}
 	for name, r := range map[string]Rate{
 		"failed_login": c.RateLimits.FailedLogin, "token_validity": c.RateLimits.TokenValidity,
 		"register": c.RateLimits.Register,
@@ -67,6 +78,30 @@ func (c *Config) Validate() error {
 		if r.PerSecond <= 0 || r.Burst < 1 {
 			add("rate_limits.%s: per_second must be positive and burst at least 1", name)
 		}
+	}
+
+	for i, re := range c.Registration.DenyRegex {
+		if _, err := regexp.Compile(re); err != nil {
+			add("registration.deny_regex[%d]: %v", i, err)
+		}
+	}
+	for i, p := range c.Registration.Terms {
+		if !opaqueID.MatchString(p.ID) || !opaqueID.MatchString(p.Version) ||
+			len(p.Languages) == 0 {
+			add("registration.terms[%d]: id and version must be 1-255 characters of "+
+				"A-Z a-z 0-9 . _ ~ -, and at least one language is needed", i)
+		}
+		for lang, t := range p.Languages {
+			if u, err := url.Parse(t.URL); err != nil || t.Name == "" ||
+				(u.Scheme != "http" && u.Scheme != "https") {
+				add("registration.terms[%d].languages.%s: needs a name and an http(s) url",
+					i, lang)
+			}
+		}
+	}
+	if cp := c.Registration.Captcha; cp.Enabled && (cp.SiteKey == "" || cp.Secret == "" ||
+		cp.VerifyURL == "") {
+		add("registration.captcha: site_key, secret and verify_url are needed when enabled")
 	}
 
 	var lvl slog.Level

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/account"
@@ -57,13 +58,22 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	hasher := password.NewHasher(password.Params{MemoryKiB: a.MemoryKiB,
 		Iterations: a.Iterations, Parallelism: a.Parallelism})
 	devices := device.New(st)
+	terms := termsPolicies(cfg)
+	cp := cfg.Registration.Captcha
 	engine := uia.New(st, flows(cfg), cfg.UIA.SessionLifetime, uia.Dummy{},
-		uia.RegistrationToken{})
+		uia.RegistrationToken{}, uia.Terms{Policies: terms},
+		uia.Recaptcha{SiteKey: cp.SiteKey, Secret: cp.Secret, VerifyURL: cp.VerifyURL})
+	deny := make([]*regexp.Regexp, 0, len(cfg.Registration.DenyRegex))
+	for _, re := range cfg.Registration.DenyRegex {
+		deny = append(deny, regexp.MustCompile(re)) // validated with the config
+	}
 	accounts := account.New(account.Config{
 		ServerName:          cfg.ServerName,
 		RegistrationEnabled: cfg.Registration.Enabled,
 		GuestsEnabled:       cfg.Registration.Guests,
 		Reserved:            cfg.Registration.ReservedLocalparts,
+		Deny:                deny,
+		Terms:               terms,
 	}, st, hasher, devices, engine)
 	engine.AddStages(accounts.PasswordStage())
 
@@ -87,12 +97,26 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	return &Server{cfg: cfg, store: st, handler: api.Handler(), log: log}, nil
 }
 
-// flows returns the UIA flows per operation that cfg asks for.
+// flows returns the UIA flows per operation that cfg asks for. Registration is one
+// flow: the captcha first when enabled, then the token unless registration is open,
+// then the terms when there are any; m.login.dummy stands in for an empty flow.
 func flows(cfg *config.Config) uia.Flows {
-	register := [][]string{{uia.TypeRegistrationToken}}
-	if cfg.Registration.Open {
-		register = [][]string{{uia.TypeDummy}, {uia.TypeRegistrationToken}}
+	var stages []string
+	reg := cfg.Registration
+	if reg.Captcha.Enabled {
+		stages = append(stages, uia.TypeRecaptcha)
 	}
+	if !reg.Open {
+		stages = append(stages, uia.TypeRegistrationToken)
+	}
+	if len(reg.Terms) > 0 {
+		stages = append(stages, uia.TypeTerms)
+	}
+	if len(stages) == 0 {
+		stages = []string{uia.TypeDummy}
+	}
+	register := [][]string{stages}
+
 	password := [][]string{{account.TypePassword}}
 	return func(op uia.Operation) [][]string {
 		if op == uia.OpRegister {
@@ -170,6 +194,18 @@ func (s *Server) janitor(ctx context.Context) {
 			s.log.Debug("cleared expired UIA sessions", "count", n)
 		}
 	}
+}
+
+func termsPolicies(cfg *config.Config) []uia.Policy {
+	var out []uia.Policy
+	for _, p := range cfg.Registration.Terms {
+		langs := map[string]uia.PolicyText{}
+		for lang, t := range p.Languages {
+			langs[lang] = uia.PolicyText{Name: t.Name, URL: t.URL}
+		}
+		out = append(out, uia.Policy{ID: p.ID, Version: p.Version, Languages: langs})
+	}
+	return out
 }
 
 func parsePrefixes(items []string) ([]netip.Prefix, error) {

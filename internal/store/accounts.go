@@ -45,6 +45,9 @@ type Accounts interface {
 	// Deactivate marks user deactivated for good; with erase it also drops the password
 	// hash, keeping only what reserves the user ID. ErrNotFound when no such account.
 	Deactivate(ctx context.Context, user mxid.UserID, erase bool) error
+	// RecordTermsAcceptance records that user accepted version of the policy at atMS.
+	RecordTermsAcceptance(ctx context.Context, user mxid.UserID, policy, version string,
+		atMS int64) error
 	// SetPasswordHash replaces the hash of user's password; ErrNotFound when no such
 	// account exists.
 	SetPasswordHash(ctx context.Context, user mxid.UserID, hash string) error

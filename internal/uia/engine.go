@@ -166,6 +166,45 @@ func (e *Engine) Authenticate(ctx context.Context, req *Request) (*Result, error
 	return &Result{Session: sess, Params: merged, SecretHash: sess.PasswordHash}, nil
 }
 
+// CompleteStage applies one stage to an existing session out of band, as the fallback
+// pages do: the client then retries its request with only {"session": ...}. It returns
+// an *mxerr.Error for an unknown, expired or used session and for a failed stage.
+func (e *Engine) CompleteStage(
+	ctx context.Context, sessionID, stageType string, auth map[string]json.RawMessage,
+) error {
+	sess, err := e.store.UIASession(ctx, sessionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.ExpiresMS <= e.nowMS()) {
+		return mxerr.ErrUnknown.Msg("unknown or expired UIA session")
+	}
+	if err != nil {
+		return err
+	}
+	if sess.Consumed {
+		return mxerr.ErrForbidden.Msg("this UIA session has already been used")
+	}
+	req := &Request{Operation: Operation(sess.Operation), Method: sess.Method, Path: sess.Path}
+	return e.applyStage(ctx, req, sess, stageType, auth)
+}
+
+// Session returns the session with this ID for the fallback pages, or an *mxerr.Error
+// when it is unknown, expired or used.
+func (e *Engine) Session(ctx context.Context, sessionID string) (*store.UIASession, error) {
+	sess, err := e.store.UIASession(ctx, sessionID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil &&
+		(sess.ExpiresMS <= e.nowMS() || sess.Consumed)) {
+		return nil, mxerr.ErrUnknown.Msg("unknown, expired or used UIA session")
+	}
+	return sess, err
+}
+
+// StageParams returns the challenge params of a stage type, or nil.
+func (e *Engine) StageParams(stageType string) any {
+	if s, ok := e.stages[stageType]; ok {
+		return s.Params()
+	}
+	return nil
+}
+
 // Consume marks the session used, inside the transaction tx that performs the
 // operation, so that a session never authorises twice.
 func (e *Engine) Consume(ctx context.Context, tx store.Store, res *Result) error {

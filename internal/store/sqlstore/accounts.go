@@ -20,7 +20,11 @@ const (
 	selectLocalpartTaken     = `SELECT COUNT(*) FROM accounts WHERE localpart = ?`
 	selectAccountCount       = `SELECT COUNT(*) FROM accounts`
 	updatePasswordHash       = `UPDATE accounts SET password_hash = ? WHERE user_id = ?`
-	updateDeactivated        = `
+	insertTermsAcceptance    = `
+		INSERT INTO terms_acceptances (user_id, policy, version, accepted_ms)
+		VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id, policy, version) DO NOTHING`
+	updateDeactivated = `
 		UPDATE accounts
 		SET deactivated = TRUE, erased = ?,
 		    password_hash = CASE WHEN ? THEN '' ELSE password_hash END
@@ -88,6 +92,16 @@ func (s *Store) Deactivate(ctx context.Context, user mxid.UserID, erase bool) er
 	}
 	if n == 0 {
 		return fmt.Errorf("deactivate %s: %w", user, store.ErrNotFound)
+	}
+	return nil
+}
+
+// RecordTermsAcceptance implements store.Accounts.
+func (s *Store) RecordTermsAcceptance(
+	ctx context.Context, user mxid.UserID, policy, version string, atMS int64,
+) error {
+	if _, err := s.q.exec(ctx, insertTermsAcceptance, user, policy, version, atMS); err != nil {
+		return fmt.Errorf("record acceptance of %s %s by %s: %w", policy, version, user, err)
 	}
 	return nil
 }
