@@ -26,8 +26,16 @@ func (s *Service) ChangePassword(
 	if err := decodeParams(req.Body, &first); err != nil {
 		return err
 	}
-	if _, _, err := newPasswordParam(req); err != nil {
+	if pw, ok, err := stringField(req.Body, "new_password"); err != nil {
 		return err
+	} else if ok {
+		var user string
+		if rq != nil {
+			user = rq.Localpart
+		}
+		if err := s.cfg.Policy.Check(pw, user, s.cfg.ServerName); err != nil {
+			return err
+		}
 	}
 
 	req.Operation, req.Secret = uia.OpPassword, "new_password"
@@ -66,20 +74,6 @@ func (s *Service) ChangePassword(
 		}
 		return tx.DeleteAllDevices(ctx, user)
 	})
-}
-
-// newPasswordParam type-checks new_password before authentication, so that a bad
-// request is a 400, not a challenge.
-func newPasswordParam(req *uia.Request) (string, bool, error) {
-	raw, ok := req.Body["new_password"]
-	if !ok {
-		return "", false, nil
-	}
-	var pw string
-	if err := unmarshalString(raw, &pw); err != nil {
-		return "", false, mxerr.ErrBadJSON.Msg("new_password must be a string")
-	}
-	return pw, true, nil
 }
 
 // hashSecrets lets the UIA engine hash and check the request's secret.

@@ -68,6 +68,9 @@ type Registration struct {
 	Terms []TermsPolicy `yaml:"terms"`
 	// Captcha puts an m.login.recaptcha stage in front of registration.
 	Captcha Captcha `yaml:"captcha"`
+	// AppServiceConfigFiles are application-service registration files (the YAML format
+	// Synapse and Dendrite read).
+	AppServiceConfigFiles []string `yaml:"appservice_config_files"`
 }
 
 // TermsPolicy is one versioned policy document, with its name and URL per language.
@@ -121,7 +124,7 @@ type Policy struct {
 	RequireSymbol bool `yaml:"require_symbol"`
 	// MinZxcvbnScore is the least zxcvbn strength score, 0 to 4; 0 turns the check off.
 	MinZxcvbnScore int `yaml:"min_zxcvbn_score"`
-	// RejectBreached refuses the 10,000 most common passwords of public breaches.
+	// RejectBreached refuses the 10,000 most common leaked passwords (a bundled list).
 	RejectBreached bool `yaml:"reject_breached"`
 }
 
@@ -132,11 +135,19 @@ type Argon2 struct {
 	Parallelism uint8  `yaml:"parallelism"`
 }
 
-// Tokens sets how access tokens are accepted.
+// Tokens sets how access tokens are accepted and how long tokens live.
 type Tokens struct {
 	// QueryParameter accepts the deprecated ?access_token= query parameter, which every
 	// spec version up to v1.19 requires.
 	QueryParameter bool `yaml:"query_parameter"`
+	// AccessLifetime is the lifetime of the access tokens of clients that asked for a
+	// refresh token (refresh_token: true); other clients' access tokens never expire.
+	AccessLifetime time.Duration `yaml:"access_lifetime"`
+	// RefreshLifetime is the lifetime of a refresh token from its issue; 0 means never.
+	RefreshLifetime time.Duration `yaml:"refresh_lifetime"`
+	// LoginTokenLifetime is the lifetime of a login token from
+	// POST /_matrix/client/v1/login/get_token.
+	LoginTokenLifetime time.Duration `yaml:"login_token_lifetime"`
 }
 
 // UIA tunes User-Interactive Authentication.
@@ -198,13 +209,19 @@ func Default() *Config {
 			Captcha: Captcha{
 				VerifyURL: "https://www.google.com/recaptcha/api/siteverify",
 			},
+			AppServiceConfigFiles: []string{},
 		},
 		Passwords: Passwords{
 			Argon2: Argon2{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1},
 			Policy: Policy{MinLength: 8, MinZxcvbnScore: 2, RejectBreached: true},
 		},
-		Tokens: Tokens{QueryParameter: true},
-		UIA:    UIA{SessionLifetime: 30 * time.Minute},
+		Tokens: Tokens{
+			QueryParameter:     true,
+			AccessLifetime:     5 * time.Minute,
+			RefreshLifetime:    720 * time.Hour,
+			LoginTokenLifetime: 2 * time.Minute,
+		},
+		UIA: UIA{SessionLifetime: 30 * time.Minute},
 		RateLimits: RateLimits{
 			Enabled:       true,
 			FailedLogin:   Rate{PerSecond: 0.1, Burst: 5},

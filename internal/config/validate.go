@@ -57,6 +57,18 @@ func (c *Config) Validate() error {
 	if c.UIA.SessionLifetime <= 0 {
 		add("uia.session_lifetime: must be positive")
 	}
+	tk := c.Tokens
+	if tk.AccessLifetime <= 0 {
+		add("tokens.access_lifetime: must be positive")
+	}
+	if tk.RefreshLifetime < 0 ||
+		(tk.RefreshLifetime > 0 && tk.RefreshLifetime <= tk.AccessLifetime) {
+		add("tokens.refresh_lifetime: must be 0 (never expires) or longer than "+
+			"tokens.access_lifetime, not %s", tk.RefreshLifetime)
+	}
+	if tk.LoginTokenLifetime <= 0 {
+		add("tokens.login_token_lifetime: must be positive")
+	}
 
 	a := c.Passwords.Argon2
 	if a.MemoryKiB < 8 || a.Iterations < 1 || a.Parallelism < 1 {
