@@ -50,10 +50,28 @@ check() {
 }
 
 status=0
-# The default configuration: registration by token, no guests, rate limits on.
-start default
+# An application service claiming @_mxc.* exclusively, as the cases expect.
+cat >"$work/appservice.yaml" <<'YAML'
+id: mxcases
+url: null
+as_token: mxcases-as-token
+hs_token: mxcases-hs-token
+sender_localpart: mxcasesbot
+namespaces:
+  users:
+    - {exclusive: true, regex: '@_mxc.*'}
+YAML
+
+# The default configuration: registration by token, no guests, rate limits on; with
+# the application service and an admin.
+start default MXACCOUNTS_REGISTRATION_APPSERVICE_CONFIG_FILES="$work/appservice.yaml"
 tok=$("$work/mxaccounts" token create --data "$work/default")
-"$cases" -url "$url" -registration-token "$tok" -cap no_guest,rate_limit_low \
+printf 'a case admin password, 42 lanterns\n' >"$work/admin.pw"
+admin=$(MXACCOUNTS_REGISTRATION_APPSERVICE_CONFIG_FILES="$work/appservice.yaml" \
+  "$work/mxaccounts" user create caseadmin --admin --print-token \
+  --password-file "$work/admin.pw" --data "$work/default" | tail -1)
+"$cases" -url "$url" -registration-token "$tok" -appservice-token mxcases-as-token \
+  -admin-token "$admin" -cap no_guest,rate_limit_low,synapse_admin \
   | tee "$work/default.cases" || true
 check "$work/default.cases" || status=1
 

@@ -3,8 +3,9 @@
 #
 # It is idempotent: run it again and it only checks that everything is in place. It
 # listens on loopback only (the Debian default, listen_addresses = 'localhost'), creates
-# the role mxaccounts (password mxaccounts, CREATEDB) and the database mxaccounts_test
-# owned by it, and prints as the last line of stdout the export line for the tests:
+# the role mxaccounts (password mxaccounts, CREATEDB, pg_signal_backend) and the
+# database mxaccounts_test owned by it, and prints as the last line of stdout the
+# export line for the tests:
 #
 #   eval "$(.ci/postgres.sh)"
 #   go test ./internal/store/...
@@ -68,6 +69,13 @@ for i in $(seq 1 60); do
 	sleep 0.5
 done
 
+# The tests want a server on loopback only; say so if the cluster listens wider.
+listen=$(psql_admin -tA -c "SHOW listen_addresses")
+if [[ $listen != localhost && $listen != 127.0.0.1 ]]; then
+	log "warning: listen_addresses is '${listen}', not loopback only; see" \
+		"/etc/postgresql/${PG_VERSION}/${PG_CLUSTER}/postgresql.conf"
+fi
+
 # 5. Create the role, or bring an existing one to the password and rights wanted.
 role_exists=$(psql_admin -tA -c "SELECT 1 FROM pg_roles WHERE rolname = '${ROLE}'")
 if [[ $role_exists == 1 ]]; then
@@ -77,6 +85,11 @@ else
 	log "creating role ${ROLE}"
 	psql_admin -c "CREATE ROLE ${ROLE} WITH LOGIN CREATEDB PASSWORD '${PASSWORD}'"
 fi
+
+# pg_signal_backend lets the role's DROP DATABASE ... WITH (FORCE) end an autovacuum
+# worker that happens to be in a test database; without it the drop fails. Granting
+# it again is harmless; client_min_messages hides the notice that says so.
+psql_admin -c "SET client_min_messages TO warning" -c "GRANT pg_signal_backend TO ${ROLE}"
 
 # 6. Create the database unless it exists.
 db_exists=$(psql_admin -tA -c "SELECT 1 FROM pg_database WHERE datname = '${DATABASE}'")

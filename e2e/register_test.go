@@ -55,7 +55,7 @@ func TestRegisterDummy(t *testing.T) {
 					}
 				}
 
-				req := &mautrix.ReqRegister[any]{Username: "ivan", Password: "dummy pass"}
+				req := &mautrix.ReqRegister[any]{Username: "ivan", Password: "dummy pass for the open flow"}
 				resp, err := cli.RegisterDummy(t.Context(), req)
 				if !open {
 					if err == nil {
@@ -80,11 +80,11 @@ func TestRegisterDummy(t *testing.T) {
 					t.Errorf("Whoami = %+v, want %s on device %s", me, resp.UserID,
 						resp.DeviceID)
 				}
-				login(t, srv, "ivan", "dummy pass")
+				login(t, srv, "ivan", "dummy pass for the open flow")
 
 				// Complement sends the dummy stage at once, with no session.
 				resp, _, err = cli.Register(t.Context(), &mautrix.ReqRegister[any]{
-					Username: "judy", Password: "no session",
+					Username: "judy", Password: "no session needed for dummy",
 					Auth: mautrix.BaseAuthData{Type: mautrix.AuthTypeDummy},
 				})
 				if err != nil || resp == nil {
@@ -245,7 +245,7 @@ func TestRegistrationTokenStage(t *testing.T) {
 			}
 		}
 
-		req := &mautrix.ReqRegister[any]{Username: "kim", Password: "second try"}
+		req := &mautrix.ReqRegister[any]{Username: "kim", Password: "second try with a lantern"}
 		_, uia, err := cli.Register(t.Context(), req)
 		if err != nil || uia == nil {
 			t.Fatalf("Register without auth = (%v, %v), want a UIA challenge", uia, err)
@@ -290,7 +290,7 @@ func TestRegisterRace(t *testing.T) {
 		// Open every session first, so that all of them pass the check before UIA.
 		reqs := make([]*mautrix.ReqRegister[any], racers)
 		for i := range reqs {
-			reqs[i] = &mautrix.ReqRegister[any]{Username: "race", Password: "fast"}
+			reqs[i] = &mautrix.ReqRegister[any]{Username: "race", Password: "fast racing otter lantern"}
 			_, uia, err := newClient(t, srv).Register(t.Context(), reqs[i])
 			if err != nil || uia == nil {
 				t.Fatalf("session %d: Register without auth = (%v, %v)", i, uia, err)

@@ -99,7 +99,7 @@ func TestLoginIdentifiers(t *testing.T) {
 
 	onEachDatabase(t, func(t *testing.T, start startFunc) {
 		srv := start(t)
-		const password = "correct horse"
+		const password = "correct horse battery staple"
 		_, reg := registerWithToken(t, srv, "bob", password)
 
 		for _, user := range []string{"bob", "@bob:localhost", "BOB", "@Bob:localhost"} {
@@ -164,11 +164,11 @@ func TestLogoutAll(t *testing.T) {
 
 	onEachDatabase(t, func(t *testing.T, start startFunc) {
 		srv := start(t)
-		const password = "many devices"
+		const password = "many devices, one owner, 7 keys"
 		first, _ := registerWithToken(t, srv, "dave", password)
 		sessions := []*mautrix.Client{first,
 			login(t, srv, "dave", password), login(t, srv, "dave", password)}
-		other, _ := registerWithToken(t, srv, "erin", "bystander")
+		other, _ := registerWithToken(t, srv, "erin", "an innocent bystander, 3 doors down")
 
 		for i, cli := range sessions {
 			if _, err := cli.Whoami(t.Context()); err != nil {
@@ -274,7 +274,7 @@ func TestLoginRateLimit(t *testing.T) {
 
 	onEachDatabase(t, func(t *testing.T, start startFunc) {
 		srv := start(t, testserver.WithRateLimits())
-		const password = "guess me"
+		const password = "guess me if you can, 4 lanterns"
 		registerWithToken(t, srv, "grace", password)
 		burst := srv.Config.RateLimits.FailedLogin.Burst
 		cli := newClient(t, srv)

@@ -2,7 +2,8 @@
 //
 //	mxaccounts serve   [--config FILE] [--data DIR] [--listen ADDR]
 //	mxaccounts migrate [--config FILE] [--data DIR]
-//	mxaccounts token create [--uses N] [--expires DURATION] [--config FILE] [--data DIR]
+//	mxaccounts token create|list|update|delete ...
+//	mxaccounts user create NAME [--admin] [--password-file FILE] [--print-token]
 //	mxaccounts version
 package main
 
@@ -19,7 +20,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "mxaccounts:", err)
 		os.Exit(1)
 	}
@@ -30,14 +31,15 @@ const usage = `usage: mxaccounts COMMAND [flags]
 commands:
   serve          run the server
   migrate        apply pending database migrations and exit
-  token create   create a registration token and print it
+  token          create, list, update or delete registration tokens
+  user create    create a user (optionally an admin) without registration
   version        print the version
 
 Run "mxaccounts COMMAND -h" for the flags of a command.
 `
 
 // run dispatches to the command that args name.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
@@ -50,6 +52,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args[1:], stderr)
 	case "token":
 		return runToken(ctx, args[1:], stdout, stderr)
+	case "user":
+		return runUser(ctx, args[1:], stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "mxaccounts", version())
 		return nil

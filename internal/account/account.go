@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/mxaccounts/mxaccounts/internal/appservice"
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/password"
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -25,6 +26,10 @@ type Config struct {
 	Deny []*regexp.Regexp
 	// Terms are the policies accepted at the m.login.terms stage.
 	Terms []uia.Policy
+	// AppServices are the registered application services; nil for none.
+	AppServices *appservice.Registry
+	// Policy is what new passwords must satisfy.
+	Policy password.Policy
 }
 
 // Service runs account operations over the store.

@@ -17,6 +17,7 @@ import (
 // The login types and identifier types this server knows.
 const (
 	LoginPassword      = "m.login.password"
+	LoginToken         = "m.login.token"
 	IdentifierUser     = "m.id.user"
 	IdentifierThirdPty = "m.id.thirdparty"
 	IdentifierPhone    = "m.id.phone"
@@ -63,9 +64,13 @@ func DecodeLogin(body map[string]json.RawMessage) (*LoginRequest, error) {
 	return &req, nil
 }
 
-// Login runs POST /login with a password. Wrong credentials, whether the user exists
-// or not, give one answer (see IsBadCredentials), which callers rate-limit.
+// Login runs POST /login with a password or a login token. Wrong credentials, whether
+// the user exists or not, give one answer (see IsBadCredentials), which callers
+// rate-limit.
 func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, error) {
+	if req.Type == LoginToken {
+		return s.loginWithToken(ctx, req)
+	}
 	if req.Type != LoginPassword {
 		return nil, mxerr.ErrUnknown.Msg("unsupported login type %q", req.Type)
 	}
@@ -82,7 +87,8 @@ func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, 
 		return nil, err
 	}
 
-	nl := device.NewLogin{UserID: acct.UserID, DisplayName: req.InitialDeviceDisplayName}
+	nl := device.NewLogin{UserID: acct.UserID, DisplayName: req.InitialDeviceDisplayName,
+		Refresh: req.RefreshToken}
 	if req.DeviceID != nil {
 		nl.DeviceID = mxid.DeviceID(*req.DeviceID)
 	}
@@ -176,9 +182,9 @@ func (s *Service) checkPassword(
 	return acct, nil
 }
 
-// IsBadCredentials reports whether err is the answer to wrong credentials, which
-// callers rate-limit.
+// IsBadCredentials reports whether err is the answer to wrong credentials or a bad
+// login token, which callers rate-limit.
 func IsBadCredentials(err error) bool {
 	var e *mxerr.Error
-	return errors.As(err, &e) && e == errBadCredentials
+	return errors.As(err, &e) && (e == errBadCredentials || e == device.ErrBadLoginToken)
 }

@@ -43,8 +43,17 @@ func (s *Service) Register(ctx context.Context, req *uia.Request) (*Registered, 
 	if err := decodeParams(req.Body, &first); err != nil {
 		return nil, err
 	}
+	var username string
 	if first.Username != nil {
-		if err := s.CheckLocalpart(ctx, s.NormalizeUsername(*first.Username)); err != nil {
+		username = s.NormalizeUsername(*first.Username)
+		if err := s.CheckLocalpart(ctx, username); err != nil {
+			return nil, err
+		}
+	}
+	if pw, ok, err := stringField(req.Body, "password"); err != nil {
+		return nil, err
+	} else if ok {
+		if err := s.cfg.Policy.Check(pw, username, s.cfg.ServerName); err != nil {
 			return nil, err
 		}
 	}
@@ -137,7 +146,8 @@ func (s *Service) insertUser(
 		if p.InhibitLogin {
 			return nil
 		}
-		nl := device.NewLogin{UserID: userID, DisplayName: p.InitialDeviceDisplayName}
+		nl := device.NewLogin{UserID: userID, DisplayName: p.InitialDeviceDisplayName,
+			Refresh: p.RefreshToken}
 		if p.DeviceID != nil {
 			nl.DeviceID = mxid.DeviceID(*p.DeviceID)
 		}
@@ -225,4 +235,56 @@ func randomString(alphabet string, n int) string {
 	return string(b)
 }
 
-func unmarshalString(raw json.RawMessage, s *string) error { return json.Unmarshal(raw, s) }
+// stringField returns body[key] when it is a string; another type is M_BAD_JSON.
+func stringField(body map[string]json.RawMessage, key string) (string, bool, error) {
+	raw, ok := body[key]
+	if !ok || string(raw) == "null" {
+		return "", false, nil
+	}
+	var v string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", false, mxerr.ErrBadJSON.Msg("%s must be a string", key)
+	}
+	return v, true, nil
+}
+
+// NewUser is an account an operator creates directly, without registration.
+type NewUser struct {
+	Username string
+	Password string
+	Admin    bool
+	// Login also starts a session and returns its access token.
+	Login bool
+}
+
+// CreateUser creates an account for an operator (mxaccounts user create): the same
+// username rules as registration, no UIA, no registration token.
+func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*Registered, error) {
+	localpart := s.NormalizeUsername(nu.Username)
+	if err := s.CheckLocalpart(ctx, localpart); err != nil {
+		return nil, err
+	}
+	if nu.Password == "" {
+		return nil, mxerr.ErrMissingParam.Msg("a password is required")
+	}
+	if err := s.cfg.Policy.Check(nu.Password, localpart, s.cfg.ServerName); err != nil {
+		return nil, err
+	}
+
+	userID := mxid.NewUserID(localpart, s.cfg.ServerName)
+	out := &Registered{UserID: userID}
+	err := s.store.Transact(ctx, func(tx store.Store) error {
+		err := tx.CreateAccount(ctx, &store.Account{UserID: userID, Localpart: localpart,
+			PasswordHash: s.hasher.Hash(nu.Password), Kind: store.KindUser, Admin: nu.Admin,
+			CreatedMS: s.now().UnixMilli()})
+		if err != nil || !nu.Login {
+			return err
+		}
+		out.Login, err = s.devices.StartLogin(ctx, tx, device.NewLogin{UserID: userID})
+		return err
+	})
+	if err != nil {
+		return nil, userInUse(err, localpart)
+	}
+	return out, nil
+}

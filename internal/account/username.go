@@ -32,15 +32,13 @@ func (s *Service) NormalizeUsername(username string) string {
 }
 
 // CheckLocalpart reports whether a user may register localpart now. It returns
-// M_INVALID_USERNAME for names outside the grammar, all-digit names (kept for guests)
-// and names starting with '_' (kept for application services); M_USER_IN_USE for taken
+// M_INVALID_USERNAME for names outside the grammar, all-digit names (kept for guests),
+// names starting with '_' (kept for application services) and names the operator
+// denies; M_EXCLUSIVE for names an application service claims; M_USER_IN_USE for taken
 // and reserved names. The answer reserves nothing.
 func (s *Service) CheckLocalpart(ctx context.Context, localpart string) error {
-	if err := mxid.ValidateLocalpart(localpart, s.cfg.ServerName); err != nil {
-		return mxerr.ErrInvalidUsername.Msg("invalid username: %v", err)
-	}
-	if strings.Trim(localpart, "0123456789") == "" {
-		return mxerr.ErrInvalidUsername.Msg("all-digit usernames are kept for guests")
+	if err := s.checkGrammar(localpart); err != nil {
+		return err
 	}
 	if strings.HasPrefix(localpart, "_") {
 		return mxerr.ErrInvalidUsername.Msg("usernames starting with _ are kept for " +
@@ -52,10 +50,30 @@ func (s *Service) CheckLocalpart(ctx context.Context, localpart string) error {
 				localpart)
 		}
 	}
+	if s.cfg.AppServices != nil &&
+		s.cfg.AppServices.ExclusiveOwner(s.userID(localpart)) != nil {
+		return mxerr.ErrExclusive.Msg("the username %q is reserved by an application "+
+			"service", localpart)
+	}
 	if s.reserved[localpart] {
 		return mxerr.ErrUserInUse.Msg("the username %q is reserved", localpart)
 	}
+	return s.checkFree(ctx, localpart)
+}
 
+// checkGrammar applies the rules every new localpart obeys, whoever registers it.
+func (s *Service) checkGrammar(localpart string) error {
+	if err := mxid.ValidateLocalpart(localpart, s.cfg.ServerName); err != nil {
+		return mxerr.ErrInvalidUsername.Msg("invalid username: %v", err)
+	}
+	if strings.Trim(localpart, "0123456789") == "" {
+		return mxerr.ErrInvalidUsername.Msg("all-digit usernames are kept for guests")
+	}
+	return nil
+}
+
+// checkFree refuses taken localparts.
+func (s *Service) checkFree(ctx context.Context, localpart string) error {
 	taken, err := s.store.LocalpartTaken(ctx, localpart)
 	if err != nil {
 		return err
@@ -64,6 +82,10 @@ func (s *Service) CheckLocalpart(ctx context.Context, localpart string) error {
 		return mxerr.ErrUserInUse.Msg("the username %q is taken", localpart)
 	}
 	return nil
+}
+
+func (s *Service) userID(localpart string) mxid.UserID {
+	return mxid.NewUserID(localpart, s.cfg.ServerName)
 }
 
 // Available answers GET /register/available for username.

@@ -98,6 +98,7 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) capabilities(w http.ResponseWriter, r *http.Request, _ *store.Requester) error {
 	writeJSON(w, http.StatusOK, map[string]any{"capabilities": map[string]any{
 		"m.change_password": map[string]bool{"enabled": true},
+		"m.get_login_token": map[string]bool{"enabled": true},
 		// TODO(threepid): enable once accounts can hold email addresses and numbers.
 		"m.3pid_changes": map[string]bool{"enabled": false},
 	}})

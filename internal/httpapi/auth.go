@@ -65,6 +65,9 @@ func (s *Server) authenticate(r *http.Request) (*store.Requester, error) {
 	if err != nil {
 		return nil, err
 	}
+	if svc := s.appServiceByToken(tok); svc != nil {
+		return s.appServiceRequester(r, svc)
+	}
 	return s.devices.Authenticate(r.Context(), tok)
 }
 

@@ -107,8 +107,20 @@ func (s *Server) putDevice(w http.ResponseWriter, r *http.Request, rq *store.Req
 	if err != nil {
 		return err
 	}
+	id := mxid.DeviceID(r.PathValue("deviceId"))
+	raw, ok := body["display_name"]
+	if !ok {
+		// Without display_name the device is left as it is, but it must exist.
+		if _, err := s.store.Device(r.Context(), rq.UserID, id); isNotFound(err) {
+			return mxerr.ErrNotFound.Msg("no such device")
+		} else if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, struct{}{})
+		return nil
+	}
 	var name *string
-	if raw, ok := body["display_name"]; ok && string(raw) != "null" {
+	if string(raw) != "null" {
 		var n string
 		if err := json.Unmarshal(raw, &n); err != nil {
 			return mxerr.ErrBadJSON.Msg("display_name must be a string")
@@ -116,8 +128,7 @@ func (s *Server) putDevice(w http.ResponseWriter, r *http.Request, rq *store.Req
 		name = &n
 	}
 
-	err = s.store.SetDeviceDisplayName(r.Context(), rq.UserID,
-		mxid.DeviceID(r.PathValue("deviceId")), name)
+	err = s.store.SetDeviceDisplayName(r.Context(), rq.UserID, id, name)
 	if isNotFound(err) {
 		return mxerr.ErrNotFound.Msg("no such device")
 	}

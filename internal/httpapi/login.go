@@ -4,14 +4,21 @@ import (
 	"net/http"
 
 	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 )
 
-// loginFlows serves GET /login.
+// loginFlows serves GET /login. The token flow says that POST
+// /_matrix/client/v1/login/get_token is served (spec v1.7).
 func (s *Server) loginFlows(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{
-		"flows": []map[string]string{{"type": account.LoginPassword}},
-	})
+	flows := []map[string]any{
+		{"type": account.LoginPassword},
+		{"type": account.LoginToken, "get_login_token": true},
+	}
+	if s.appServices != nil {
+		flows = append(flows, map[string]any{"type": loginTypeAppService})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"flows": flows})
 	return nil
 }
 
@@ -32,7 +39,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
-	l, err := s.accounts.Login(r.Context(), req)
+	var l *device.Login
+	if req.Type == loginTypeAppService {
+		svc, aerr := s.appServiceFromRequest(r)
+		if aerr != nil {
+			return aerr
+		}
+		l, err = s.accounts.LoginAppService(r.Context(), svc, req)
+	} else {
+		l, err = s.accounts.Login(r.Context(), req)
+	}
 	if account.IsBadCredentials(err) {
 		s.limits.FailedLogin.Spend(addr)
 	}
@@ -41,13 +57,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 
 	requestInfo(r.Context()).userID = l.UserID
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"user_id":      l.UserID,
 		"access_token": l.AccessToken,
 		"device_id":    l.DeviceID,
 		"home_server":  s.cfg.ServerName,
 		"well_known":   s.discovery(),
-	})
+	}
+	addRefreshFields(out, l)
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -77,7 +95,10 @@ func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, rq *store.Req
 
 // whoami serves GET /account/whoami.
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
-	out := map[string]any{"user_id": rq.UserID, "device_id": rq.DeviceID}
+	out := map[string]any{"user_id": rq.UserID}
+	if rq.DeviceID != "" { // an application service's own token has no device
+		out["device_id"] = rq.DeviceID
+	}
 	if rq.Kind == store.KindGuest {
 		out["is_guest"] = true
 	}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"regexp"
@@ -18,11 +19,6 @@ const loginTypeAppService = "m.login.application_service"
 // Accounts made and failed UIA stages (guessed registration tokens) count against the
 // client address; a client over its limit is refused before anything else happens.
 func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
-	addr := s.clientAddr(r)
-	if ok, wait := s.limits.Register.Check(addr); !ok {
-		return rateLimited(wait.Milliseconds())
-	}
-
 	kind := r.URL.Query().Get("kind")
 	if kind != "" && kind != "user" && kind != "guest" {
 		return mxerr.ErrInvalidParam.Msg("kind must be user or guest, not %q", kind)
@@ -36,7 +32,14 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err != nil && kind != "guest" {
 		return err
 	}
+	if typ == loginTypeAppService && kind != "guest" {
+		return s.registerAppService(w, r, body)
+	}
 
+	addr := s.clientAddr(r)
+	if ok, wait := s.limits.Register.Check(addr); !ok {
+		return rateLimited(wait.Milliseconds())
+	}
 	var reg *account.Registered
 	switch {
 	case kind == "guest":
@@ -46,14 +49,6 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 			dn = &name
 		}
 		reg, err = s.accounts.RegisterGuest(r.Context(), dn)
-	case typ == loginTypeAppService:
-		// TODO(appservice): application services are not configurable yet, so no
-		// as_token can be valid.
-		if !s.hasToken(r) {
-			return mxerr.ErrMissingToken.Msg("application service registration needs " +
-				"the as_token")
-		}
-		return mxerr.ErrUnknownToken.Msg("unknown application service token")
 	default:
 		reg, err = s.accounts.Register(r.Context(), &uia.Request{Method: r.Method,
 			Path: "/register", Body: body})
@@ -65,13 +60,39 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
+	s.writeRegistered(w, reg)
+	return nil
+}
+
+// registerAppService serves POST /register with type m.login.application_service:
+// authenticated by the service's as_token, no UIA, no rate limit.
+func (s *Server) registerAppService(
+	w http.ResponseWriter, r *http.Request, body map[string]json.RawMessage,
+) error {
+	svc, err := s.appServiceFromRequest(r)
+	if err != nil {
+		return err
+	}
+	p, err := account.DecodeRegisterParams(body)
+	if err != nil {
+		return err
+	}
+	reg, err := s.accounts.RegisterAppService(r.Context(), svc, p)
+	if err != nil {
+		return err
+	}
+	s.writeRegistered(w, reg)
+	return nil
+}
+
+func (s *Server) writeRegistered(w http.ResponseWriter, reg *account.Registered) {
 	out := map[string]any{"user_id": reg.UserID, "home_server": s.cfg.ServerName}
 	if reg.Login != nil {
 		out["access_token"] = reg.Login.AccessToken
 		out["device_id"] = reg.Login.DeviceID
+		addRefreshFields(out, reg.Login)
 	}
 	writeJSON(w, http.StatusOK, out)
-	return nil
 }
 
 // registerAvailable serves GET /register/available.

@@ -12,8 +12,10 @@ import (
 	"strings"
 
 	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/appservice"
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
+	"github.com/mxaccounts/mxaccounts/internal/regtoken"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 )
 
@@ -28,6 +30,10 @@ type Config struct {
 	RegistrationEnabled bool
 	// TrustedProxies may name the client in X-Forwarded-For.
 	TrustedProxies []netip.Prefix
+	// Fallback builds the handler of the UIA fallback pages
+	// (/auth/{authType}/fallback/web), given the function that finds a request's client
+	// address for rate limits; nil serves no fallback pages.
+	Fallback func(clientAddr func(*http.Request) string) http.Handler
 }
 
 // Limiters are the rate limiters of the endpoints that can be brute-forced.
@@ -39,21 +45,33 @@ type Limiters struct {
 
 // Server holds the services the handlers call.
 type Server struct {
-	cfg      Config
-	store    store.Store
-	accounts *account.Service
-	devices  *device.Service
-	limits   Limiters
-	log      *slog.Logger
+	cfg       Config
+	store     store.Store
+	accounts  *account.Service
+	devices   *device.Service
+	regTokens *regtoken.Service
+	// appServices is nil when no application service is registered.
+	appServices *appservice.Registry
+	limits      Limiters
+	log         *slog.Logger
+}
+
+// Services are what the handlers call.
+type Services struct {
+	Store     store.Store
+	Accounts  *account.Service
+	Devices   *device.Service
+	RegTokens *regtoken.Service
+	// AppServices is nil when no application service is registered.
+	AppServices *appservice.Registry
+	Limits      Limiters
 }
 
 // New returns a Server.
-func New(
-	cfg Config, st store.Store, accounts *account.Service, devices *device.Service,
-	limits Limiters, log *slog.Logger,
-) *Server {
+func New(cfg Config, svc Services, log *slog.Logger) *Server {
 	cfg.PublicBaseURL = strings.TrimSuffix(cfg.PublicBaseURL, "/") + "/"
-	return &Server{cfg: cfg, store: st, accounts: accounts, devices: devices, limits: limits,
+	return &Server{cfg: cfg, store: svc.Store, accounts: svc.Accounts, devices: svc.Devices,
+		regTokens: svc.RegTokens, appServices: svc.AppServices, limits: svc.Limits,
 		log: log}
 }
 
@@ -85,6 +103,8 @@ func (s *Server) routes(rt *router) {
 	rt.client("POST", "/logout", s.authed(s.logout, allowLocked))
 	rt.client("POST", "/logout/all", s.authed(s.logoutAll, allowLocked))
 	rt.client("GET", "/account/whoami", s.authed(s.whoami, allowGuests))
+	rt.client("POST", "/refresh", s.public(s.refresh))
+	rt.handle("POST", "/_matrix/client/v1/login/get_token", s.authed(s.getLoginToken))
 
 	rt.client("GET", "/devices", s.authed(s.listDevices, allowGuests))
 	rt.client("GET", "/devices/{deviceId}", s.authed(s.getDevice, allowGuests))
@@ -95,4 +115,12 @@ func (s *Server) routes(rt *router) {
 	rt.client("POST", "/account/password", s.public(s.changePassword))
 	rt.client("POST", "/account/deactivate", s.public(s.deactivate))
 	rt.client("GET", "/capabilities", s.authed(s.capabilities, allowGuests))
+
+	if s.cfg.Fallback != nil {
+		fallback := s.cfg.Fallback(s.clientAddr)
+		rt.client("GET", "/auth/{authType}/fallback/web", fallback)
+		rt.client("POST", "/auth/{authType}/fallback/web", fallback)
+	}
+
+	s.adminRoutes(rt)
 }

@@ -15,13 +15,17 @@ import (
 	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/appservice"
 	"github.com/mxaccounts/mxaccounts/internal/config"
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/httpapi"
 	"github.com/mxaccounts/mxaccounts/internal/password"
 	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
+	"github.com/mxaccounts/mxaccounts/internal/regtoken"
+	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/store/sqlstore"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
+	"github.com/mxaccounts/mxaccounts/internal/web"
 )
 
 // janitorInterval is how often expired UIA sessions are cleared.
@@ -54,10 +58,72 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		return nil, err
 	}
 
+	appServices, err := LoadAppServices(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc := NewServices(st, cfg, appServices)
+	accounts, devices := svc.Accounts, svc.Devices
+	if err := accounts.EnsureAppServiceSenders(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+
+	rl := cfg.RateLimits
+	limiter := func(r config.Rate) *ratelimit.Limiter {
+		return ratelimit.New(r.PerSecond, r.Burst, rl.Enabled)
+	}
+	api := httpapi.New(httpapi.Config{
+		ServerName:          cfg.ServerName,
+		PublicBaseURL:       cfg.PublicBaseURL,
+		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
+		QueryToken:          cfg.Tokens.QueryParameter,
+		RegistrationEnabled: cfg.Registration.Enabled,
+		TrustedProxies:      proxies,
+		Fallback: func(clientAddr func(*http.Request) string) http.Handler {
+			return web.NewFallback(svc.UIA, web.Options{
+				ServerName: cfg.ServerName, PublicBaseURL: cfg.PublicBaseURL,
+				CaptchaVerifyURL: cfg.Registration.Captcha.VerifyURL,
+				FailureLimiter:   limiter(rl.FailedLogin), ClientAddr: clientAddr, Log: log,
+			})
+		},
+	}, httpapi.Services{
+		Store:       st,
+		Accounts:    accounts,
+		Devices:     devices,
+		RegTokens:   regtoken.New(st),
+		AppServices: appServices,
+		Limits: httpapi.Limiters{
+			FailedLogin:   limiter(rl.FailedLogin),
+			TokenValidity: limiter(rl.TokenValidity),
+			Register:      limiter(rl.Register),
+		},
+	}, log)
+
+	return &Server{cfg: cfg, store: st, handler: api.Handler(), log: log}, nil
+}
+
+// Services are the services that the server and the command-line tools share.
+type Services struct {
+	Accounts *account.Service
+	Devices  *device.Service
+	// UIA is the engine every UIA-protected endpoint and the fallback pages use.
+	UIA *uia.Engine
+}
+
+// NewServices builds the services over st.
+func NewServices(
+	st store.Store, cfg *config.Config, appServices *appservice.Registry,
+) *Services {
 	a := cfg.Passwords.Argon2
 	hasher := password.NewHasher(password.Params{MemoryKiB: a.MemoryKiB,
 		Iterations: a.Iterations, Parallelism: a.Parallelism})
-	devices := device.New(st)
+	devices := device.New(st, device.Config{
+		AccessLifetime:     cfg.Tokens.AccessLifetime,
+		RefreshLifetime:    cfg.Tokens.RefreshLifetime,
+		LoginTokenLifetime: cfg.Tokens.LoginTokenLifetime,
+	})
 	terms := termsPolicies(cfg)
 	cp := cfg.Registration.Captcha
 	engine := uia.New(st, flows(cfg), cfg.UIA.SessionLifetime, uia.Dummy{},
@@ -74,27 +140,21 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		Reserved:            cfg.Registration.ReservedLocalparts,
 		Deny:                deny,
 		Terms:               terms,
+		AppServices:         appServices,
+		Policy:              password.Policy(cfg.Passwords.Policy),
 	}, st, hasher, devices, engine)
 	engine.AddStages(accounts.PasswordStage())
+	return &Services{Accounts: accounts, Devices: devices, UIA: engine}
+}
 
-	rl := cfg.RateLimits
-	limiter := func(r config.Rate) *ratelimit.Limiter {
-		return ratelimit.New(r.PerSecond, r.Burst, rl.Enabled)
+// LoadAppServices reads the application-service registrations that cfg names; nil when
+// there are none.
+func LoadAppServices(cfg *config.Config) (*appservice.Registry, error) {
+	files := cfg.Registration.AppServiceConfigFiles
+	if len(files) == 0 {
+		return nil, nil
 	}
-	api := httpapi.New(httpapi.Config{
-		ServerName:          cfg.ServerName,
-		PublicBaseURL:       cfg.PublicBaseURL,
-		MaxBodyBytes:        cfg.HTTP.MaxBodyBytes,
-		QueryToken:          cfg.Tokens.QueryParameter,
-		RegistrationEnabled: cfg.Registration.Enabled,
-		TrustedProxies:      proxies,
-	}, st, accounts, devices, httpapi.Limiters{
-		FailedLogin:   limiter(rl.FailedLogin),
-		TokenValidity: limiter(rl.TokenValidity),
-		Register:      limiter(rl.Register),
-	}, log)
-
-	return &Server{cfg: cfg, store: st, handler: api.Handler(), log: log}, nil
+	return appservice.Load(cfg.ServerName, files)
 }
 
 // flows returns the UIA flows per operation that cfg asks for. Registration is one

@@ -29,6 +29,8 @@ type Account struct {
 	Deactivated  bool
 	Locked       bool
 	Suspended    bool
+	// AppServiceID names the application service that registered the account, or "".
+	AppServiceID string
 }
 
 // Accounts stores accounts.

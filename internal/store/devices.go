@@ -24,6 +24,10 @@ type AccessToken struct {
 	CreatedMS int64
 	// ExpiresMS is when the token stops working; 0 means never.
 	ExpiresMS int64
+	// PendingRefresh is the digest of the refresh token issued with this access token by
+	// a refresh that is not confirmed yet: the first use of either token confirms it
+	// (Tokens.ConfirmRotation). nil otherwise.
+	PendingRefresh []byte
 }
 
 // Requester is who an access token speaks for: the account and the device it belongs to.
@@ -34,9 +38,16 @@ type Requester struct {
 	TokenDigest []byte
 	// ExpiresMS is when the token stops working; 0 means never.
 	ExpiresMS int64
+	// PendingRefresh is the token's AccessToken.PendingRefresh: when set, this request is
+	// the first use of a refreshed access token.
+	PendingRefresh []byte
+	// AppService is the ID of the application service whose as_token made the request,
+	// acting as Account; "" for an ordinary access token.
+	AppService string
 }
 
-// Devices stores devices and their access tokens.
+// Devices stores devices and their access tokens. Each deletion of tokens below removes
+// the refresh tokens of the same devices too.
 type Devices interface {
 	// EnsureDevice creates the device d unless the user already has one with that ID,
 	// in which case it is kept as it is (its display name included). It reports
@@ -45,9 +56,11 @@ type Devices interface {
 	// DeleteDevice removes the device and every token issued to it. Deleting a device
 	// that does not exist is not an error.
 	DeleteDevice(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error
-	// DeleteAllDevices removes every device of user and every token issued to them.
+	// DeleteAllDevices removes every device of user and every token issued to them, with
+	// the user's unused login tokens.
 	DeleteAllDevices(ctx context.Context, user mxid.UserID) error
-	// DeleteOtherDevices removes every device of user but keep, with their tokens.
+	// DeleteOtherDevices removes every device of user but keep, with their tokens and the
+	// user's unused login tokens.
 	DeleteOtherDevices(ctx context.Context, user mxid.UserID, keep mxid.DeviceID) error
 	// DeleteDeviceTokens removes the tokens of one device and keeps the device.
 	DeleteDeviceTokens(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error

@@ -45,6 +45,15 @@ type RegistrationTokens interface {
 	// that user registered with it at nowMS.
 	CompleteRegistrationToken(ctx context.Context, token string, user mxid.UserID,
 		nowMS int64) error
+	// RegistrationTokens lists the tokens, oldest first; with valid set, only those whose
+	// validity at nowMS equals *valid.
+	RegistrationTokens(ctx context.Context, valid *bool, nowMS int64) (
+		[]RegistrationToken, error)
+	// UpdateRegistrationToken writes t's uses allowed and expiry; ErrNotFound when the
+	// token does not exist.
+	UpdateRegistrationToken(ctx context.Context, t *RegistrationToken) error
+	// DeleteRegistrationToken removes a token; ErrNotFound when it does not exist.
+	DeleteRegistrationToken(ctx context.Context, token string) error
 	// AnyValidRegistrationToken reports whether some token is valid at nowMS.
 	AnyValidRegistrationToken(ctx context.Context, nowMS int64) (bool, error)
 }

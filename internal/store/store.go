@@ -24,6 +24,7 @@ type Store interface {
 	Devices
 	UIASessions
 	RegistrationTokens
+	Tokens
 
 	// Transact runs fn in one transaction and commits when fn returns nil; any error
 	// rolls everything back and is returned. The Store given to fn must not be used

@@ -145,11 +145,6 @@ func (e *Engine) Authenticate(ctx context.Context, req *Request) (*Result, error
 	if err != nil {
 		return nil, err
 	}
-	if sess.Consumed {
-		return nil, mxerr.ErrForbidden.Msg("this UIA session has already been used").
-			WithUIA(e.challenge(sess))
-	}
-
 	if stageType, ok := stringField(auth, "type"); ok {
 		if err := e.applyStage(ctx, req, sess, stageType, auth); err != nil {
 			return nil, err
@@ -247,6 +242,12 @@ func (e *Engine) session(
 	}
 	if sess.UserID != "" && req.Requester != "" && sess.UserID != req.Requester {
 		return nil, mxerr.ErrForbidden.Msg("this UIA session belongs to another user")
+	}
+	if sess.Consumed {
+		// A replay of a finished request: the spec's answer to a completed stage sent
+		// again is 401 listing it as completed, never a new error.
+		return nil, mxerr.ErrForbidden.Msg("this UIA session has already been used; " +
+			"start a new one").WithUIA(e.challenge(sess))
 	}
 	if err := e.mergeParams(ctx, req, sess, params, secret); err != nil {
 		return nil, err

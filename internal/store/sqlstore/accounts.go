@@ -10,12 +10,13 @@ import (
 
 // accountColumns is the column list that scanAccount reads, in its order.
 const accountColumns = `user_id, localpart, password_hash, kind, admin, created_ms,
-	deactivated, locked, suspended`
+	deactivated, locked, suspended, appservice_id`
 
 const (
 	insertAccount = `
-		INSERT INTO accounts (user_id, localpart, password_hash, kind, admin, created_ms)
-		VALUES (?, ?, ?, ?, ?, ?)`
+		INSERT INTO accounts (user_id, localpart, password_hash, kind, admin, created_ms,
+			appservice_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`
 	selectAccountByLocalpart = `SELECT ` + accountColumns + ` FROM accounts WHERE localpart = ?`
 	selectLocalpartTaken     = `SELECT COUNT(*) FROM accounts WHERE localpart = ?`
 	selectAccountCount       = `SELECT COUNT(*) FROM accounts`
@@ -34,7 +35,7 @@ const (
 // CreateAccount implements store.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a *store.Account) error {
 	_, err := s.q.exec(ctx, insertAccount, a.UserID, a.Localpart, a.PasswordHash,
-		a.Kind, a.Admin, a.CreatedMS)
+		a.Kind, a.Admin, a.CreatedMS, a.AppServiceID)
 	return s.conflictOr(err, "create account "+string(a.UserID))
 }
 
@@ -50,7 +51,7 @@ func (s *Store) AccountByLocalpart(ctx context.Context, localpart string) (*stor
 // scanAccount reads the columns of accountColumns into a.
 func scanAccount(r row, a *store.Account, extra ...any) error {
 	dest := append([]any{&a.UserID, &a.Localpart, &a.PasswordHash, &a.Kind, &a.Admin,
-		&a.CreatedMS, &a.Deactivated, &a.Locked, &a.Suspended}, extra...)
+		&a.CreatedMS, &a.Deactivated, &a.Locked, &a.Suspended, &a.AppServiceID}, extra...)
 	return r.Scan(dest...)
 }
 

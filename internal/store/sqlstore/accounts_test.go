@@ -1,11 +1,14 @@
 package sqlstore_test
 
 import (
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/store/sqlstore"
 	"github.com/mxaccounts/mxaccounts/internal/store/storetest"
+	"github.com/mxaccounts/mxaccounts/mxid"
 )
 
 func TestCreateAccountRoundTrip(t *testing.T) {
@@ -21,7 +24,7 @@ func TestCreateAccountRoundTrip(t *testing.T) {
 			Admin: true, CreatedMS: nowMS + 1}},
 		{"guest", store.Account{Localpart: "1234", Kind: store.KindGuest, CreatedMS: 1}},
 		{"appservice", store.Account{Localpart: "_bridge_bot", Kind: store.KindAppService,
-			CreatedMS: nowMS}},
+			CreatedMS: nowMS, AppServiceID: "bridge"}},
 		{"odd characters", store.Account{Localpart: "a.b_c=d-e/f+g", Kind: store.KindUser,
 			CreatedMS: nowMS}},
 	}
@@ -209,6 +212,172 @@ func TestSetPasswordHash(t *testing.T) {
 		}
 		if *got != *bob {
 			t.Errorf("bob is now %+v; want %+v", *got, *bob)
+		}
+	})
+}
+
+func TestAccountFlags(t *testing.T) {
+	t.Parallel()
+
+	// No store method sets these flags yet, so the tests set them directly.
+	tests := []struct {
+		column string
+		set    func(a *store.Account)
+	}{
+		{"deactivated", func(a *store.Account) { a.Deactivated = true }},
+		{"locked", func(a *store.Account) { a.Locked = true }},
+		{"suspended", func(a *store.Account) { a.Suspended = true }},
+		{"admin", func(a *store.Account) { a.Admin = true }},
+	}
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+
+		for _, tt := range tests {
+			want := createAccount(t, s, tt.column)
+			createDevice(t, s, want.UserID, "D", "token-"+tt.column)
+			n, err := s.RawExec(ctx, `UPDATE accounts SET `+tt.column+` = TRUE
+				WHERE localpart = ?`, tt.column)
+			if err != nil || n != 1 {
+				t.Fatalf("set %s: %d rows, %v", tt.column, n, err)
+			}
+			tt.set(want)
+
+			got, err := s.AccountByLocalpart(ctx, tt.column)
+			if err != nil {
+				t.Fatalf("AccountByLocalpart(%s): %v", tt.column, err)
+			}
+			if *got != *want {
+				t.Errorf("account with %s set: %+v; want %+v", tt.column, *got, *want)
+			}
+
+			r, err := s.RequesterByToken(ctx, []byte("token-"+tt.column))
+			if err != nil {
+				t.Fatalf("RequesterByToken(%s): %v", tt.column, err)
+			}
+			if r.Account != *want {
+				t.Errorf("requester with %s set: %+v; want %+v", tt.column, r.Account, *want)
+			}
+
+			// Even a deactivated account keeps its localpart.
+			if taken, err := s.LocalpartTaken(ctx, tt.column); err != nil || !taken {
+				t.Errorf("LocalpartTaken(%s) = %v, %v; want true, nil", tt.column, taken, err)
+			}
+		}
+	})
+}
+
+func TestDeactivate(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name     string
+		erase    bool
+		wantHash bool
+	}{
+		{"keep data", false, true},
+		{"erase", true, false},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+				ctx := t.Context()
+				alice := createAccount(t, s, "alice")
+				bob := createAccount(t, s, "bob")
+
+				for i := range 2 {
+					// Deactivating twice is no error and changes nothing more.
+					if err := s.Deactivate(ctx, alice.UserID, tt.erase); err != nil {
+						t.Fatalf("Deactivate #%d: %v", i+1, err)
+					}
+				}
+
+				want := *alice
+				want.Deactivated = true
+				if !tt.wantHash {
+					want.PasswordHash = ""
+				}
+				got, err := s.AccountByLocalpart(ctx, "alice")
+				if err != nil {
+					t.Fatalf("AccountByLocalpart: %v", err)
+				}
+				if *got != want {
+					t.Errorf("deactivated account: %+v; want %+v", *got, want)
+				}
+
+				var erased bool
+				err = s.RawQueryRow(ctx, `SELECT erased FROM accounts WHERE localpart = ?`,
+					"alice").Scan(&erased)
+				if err != nil || erased != tt.erase {
+					t.Errorf("erased = %v, %v; want %v", erased, err, tt.erase)
+				}
+
+				// The localpart stays reserved, and other accounts are untouched.
+				if taken, err := s.LocalpartTaken(ctx, "alice"); err != nil || !taken {
+					t.Errorf("LocalpartTaken = %v, %v; want true, nil", taken, err)
+				}
+				if n, err := s.CountAccounts(ctx); err != nil || n != 2 {
+					t.Errorf("CountAccounts = %d, %v; want 2, nil", n, err)
+				}
+				if got, err := s.AccountByLocalpart(ctx, "bob"); err != nil || *got != *bob {
+					t.Errorf("bob is now %+v, %v; want %+v", got, err, *bob)
+				}
+
+				err = s.Deactivate(ctx, userID("nobody"), tt.erase)
+				wantErr(t, "Deactivate(nobody)", err, store.ErrNotFound)
+			})
+		})
+	}
+}
+
+func TestRecordTermsAcceptance(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice, bob := userID("alice"), userID("bob")
+
+		for _, acc := range []struct {
+			user            mxid.UserID
+			policy, version string
+			atMS            int64
+		}{
+			{alice, "privacy", "1.0", nowMS},
+			{alice, "privacy", "2.0", nowMS + 10},
+			{alice, "tos", "1.0", nowMS + 20},
+			{bob, "privacy", "1.0", nowMS + 30},
+			// Accepting the same version again is no error and keeps the first time.
+			{alice, "privacy", "1.0", nowMS + 40},
+		} {
+			err := s.RecordTermsAcceptance(ctx, acc.user, acc.policy, acc.version, acc.atMS)
+			if err != nil {
+				t.Fatalf("RecordTermsAcceptance(%s, %s %s): %v", acc.user, acc.policy,
+					acc.version, err)
+			}
+		}
+
+		want := []string{
+			string(alice) + " privacy 1.0 " + fmt.Sprint(nowMS),
+			string(alice) + " privacy 2.0 " + fmt.Sprint(nowMS+10),
+			string(alice) + " tos 1.0 " + fmt.Sprint(nowMS+20),
+			string(bob) + " privacy 1.0 " + fmt.Sprint(nowMS+30),
+		}
+		var got []string
+		query(t, s, `SELECT user_id, policy, version, accepted_ms FROM terms_acceptances
+			ORDER BY user_id, policy, version`, nil, func(r sqlstore.Rows) error {
+			var (
+				user, policy, version string
+				atMS                  int64
+			)
+			err := r.Scan(&user, &policy, &version, &atMS)
+			got = append(got, fmt.Sprintf("%s %s %s %d", user, policy, version, atMS))
+			return err
+		})
+		if !slices.Equal(got, want) {
+			t.Errorf("terms_acceptances:\n%q\nwant\n%q", got, want)
 		}
 	})
 }

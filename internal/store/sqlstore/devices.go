@@ -14,18 +14,24 @@ const (
 		INSERT INTO devices (user_id, device_id, display_name, created_ms)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, device_id) DO NOTHING`
-	deleteDevice       = `DELETE FROM devices WHERE user_id = ? AND device_id = ?`
-	deleteDeviceTokens = `DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?`
-	deleteAllDevices   = `DELETE FROM devices WHERE user_id = ?`
-	deleteAllTokens    = `DELETE FROM access_tokens WHERE user_id = ?`
-	insertAccessToken  = `
-		INSERT INTO access_tokens (digest, user_id, device_id, created_ms, expires_ms)
-		VALUES (?, ?, ?, ?, ?)`
+	deleteDevice        = `DELETE FROM devices WHERE user_id = ? AND device_id = ?`
+	deleteDeviceTokens  = `DELETE FROM access_tokens WHERE user_id = ? AND device_id = ?`
+	deleteDeviceRefresh = `DELETE FROM refresh_tokens WHERE user_id = ? AND device_id = ?`
+	deleteAllDevices    = `DELETE FROM devices WHERE user_id = ?`
+	deleteAllTokens     = `DELETE FROM access_tokens WHERE user_id = ?`
+	deleteAllRefresh    = `DELETE FROM refresh_tokens WHERE user_id = ?`
+	deleteLoginTokens   = `DELETE FROM login_tokens WHERE user_id = ?`
+	insertAccessToken   = `
+		INSERT INTO access_tokens (digest, user_id, device_id, created_ms, expires_ms,
+			pending_refresh_digest)
+		VALUES (?, ?, ?, ?, ?, ?)`
 	// The join reads the account with the token, so that one indexed read authenticates
 	// a request.
 	selectRequesterByToken = `
 		SELECT a.user_id, a.localpart, a.password_hash, a.kind, a.admin, a.created_ms,
-		       a.deactivated, a.locked, a.suspended, t.device_id, t.digest, t.expires_ms
+		       a.deactivated, a.locked, a.suspended, a.appservice_id, t.device_id, t.digest,
+		       t.expires_ms,
+		       t.pending_refresh_digest
 		FROM access_tokens t JOIN accounts a ON a.user_id = t.user_id
 		WHERE t.digest = ?`
 )
@@ -39,6 +45,7 @@ const (
 		FROM devices WHERE user_id = ? AND device_id = ?`
 	deleteOtherDevices      = `DELETE FROM devices WHERE user_id = ? AND device_id <> ?`
 	deleteOtherTokens       = `DELETE FROM access_tokens WHERE user_id = ? AND device_id <> ?`
+	deleteOtherRefresh      = `DELETE FROM refresh_tokens WHERE user_id = ? AND device_id <> ?`
 	updateDeviceDisplayName = `
 		UPDATE devices SET display_name = ? WHERE user_id = ? AND device_id = ?`
 )
@@ -56,11 +63,10 @@ func (s *Store) EnsureDevice(ctx context.Context, d *store.Device) (bool, error)
 // DeleteDevice implements store.Devices.
 func (s *Store) DeleteDevice(ctx context.Context, user mxid.UserID, device mxid.DeviceID) error {
 	return s.Transact(ctx, func(tx store.Store) error {
-		q := tx.(*Store).q
-		if _, err := q.exec(ctx, deleteDeviceTokens, user, device); err != nil {
-			return fmt.Errorf("delete tokens of device %s of %s: %w", device, user, err)
+		if err := tx.DeleteDeviceTokens(ctx, user, device); err != nil {
+			return err
 		}
-		if _, err := q.exec(ctx, deleteDevice, user, device); err != nil {
+		if _, err := tx.(*Store).q.exec(ctx, deleteDevice, user, device); err != nil {
 			return fmt.Errorf("delete device %s of %s: %w", device, user, err)
 		}
 		return nil
@@ -73,6 +79,12 @@ func (s *Store) DeleteAllDevices(ctx context.Context, user mxid.UserID) error {
 		q := tx.(*Store).q
 		if _, err := q.exec(ctx, deleteAllTokens, user); err != nil {
 			return fmt.Errorf("delete tokens of %s: %w", user, err)
+		}
+		if _, err := q.exec(ctx, deleteAllRefresh, user); err != nil {
+			return fmt.Errorf("delete refresh tokens of %s: %w", user, err)
+		}
+		if _, err := q.exec(ctx, deleteLoginTokens, user); err != nil {
+			return fmt.Errorf("delete login tokens of %s: %w", user, err)
 		}
 		if _, err := q.exec(ctx, deleteAllDevices, user); err != nil {
 			return fmt.Errorf("delete devices of %s: %w", user, err)
@@ -90,6 +102,13 @@ func (s *Store) DeleteOtherDevices(
 		if _, err := q.exec(ctx, deleteOtherTokens, user, keep); err != nil {
 			return fmt.Errorf("delete tokens of %s but device %s: %w", user, keep, err)
 		}
+		if _, err := q.exec(ctx, deleteOtherRefresh, user, keep); err != nil {
+			return fmt.Errorf("delete refresh tokens of %s but device %s: %w", user, keep,
+				err)
+		}
+		if _, err := q.exec(ctx, deleteLoginTokens, user); err != nil {
+			return fmt.Errorf("delete login tokens of %s: %w", user, err)
+		}
 		if _, err := q.exec(ctx, deleteOtherDevices, user, keep); err != nil {
 			return fmt.Errorf("delete devices of %s but %s: %w", user, keep, err)
 		}
@@ -101,10 +120,17 @@ func (s *Store) DeleteOtherDevices(
 func (s *Store) DeleteDeviceTokens(
 	ctx context.Context, user mxid.UserID, device mxid.DeviceID,
 ) error {
-	if _, err := s.q.exec(ctx, deleteDeviceTokens, user, device); err != nil {
-		return fmt.Errorf("delete tokens of device %s of %s: %w", device, user, err)
-	}
-	return nil
+	return s.Transact(ctx, func(tx store.Store) error {
+		q := tx.(*Store).q
+		if _, err := q.exec(ctx, deleteDeviceTokens, user, device); err != nil {
+			return fmt.Errorf("delete tokens of device %s of %s: %w", device, user, err)
+		}
+		if _, err := q.exec(ctx, deleteDeviceRefresh, user, device); err != nil {
+			return fmt.Errorf("delete refresh tokens of device %s of %s: %w", device, user,
+				err)
+		}
+		return nil
+	})
 }
 
 // Devices implements store.Devices.
@@ -162,7 +188,7 @@ func scanDevice(r row, d *store.Device) error {
 // CreateAccessToken implements store.Devices.
 func (s *Store) CreateAccessToken(ctx context.Context, t *store.AccessToken) error {
 	_, err := s.q.exec(ctx, insertAccessToken, t.Digest, t.UserID, t.DeviceID, t.CreatedMS,
-		t.ExpiresMS)
+		t.ExpiresMS, nullBytes(t.PendingRefresh))
 	return s.conflictOr(err, fmt.Sprintf("store access token of %s", t.UserID))
 }
 
@@ -170,7 +196,7 @@ func (s *Store) CreateAccessToken(ctx context.Context, t *store.AccessToken) err
 func (s *Store) RequesterByToken(ctx context.Context, digest []byte) (*store.Requester, error) {
 	var r store.Requester
 	err := scanAccount(s.q.queryRow(ctx, selectRequesterByToken, digest), &r.Account,
-		&r.DeviceID, &r.TokenDigest, &r.ExpiresMS)
+		&r.DeviceID, &r.TokenDigest, &r.ExpiresMS, &r.PendingRefresh)
 	if err != nil {
 		return nil, fmt.Errorf("look up access token: %w", err)
 	}

@@ -2,6 +2,9 @@ package sqlstore_test
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -308,4 +311,156 @@ func TestDeleteAllDevices(t *testing.T) {
 			t.Errorf("DeleteAllDevices(user without devices): %v", err)
 		}
 	})
+}
+
+func TestDevicesAndDevice(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice, bob := userID("alice"), userID("bob")
+
+		// Created out of order, with one tie on created_ms.
+		want := []store.Device{
+			{UserID: alice, DeviceID: "OLDEST", DisplayName: ptr("first"), CreatedMS: nowMS},
+			{UserID: alice, DeviceID: "TIE-A", CreatedMS: nowMS + 10},
+			{UserID: alice, DeviceID: "TIE-B", DisplayName: ptr(""), CreatedMS: nowMS + 10},
+			{UserID: alice, DeviceID: "NEWEST", DisplayName: ptr("last"), CreatedMS: nowMS + 20},
+		}
+		for _, i := range []int{3, 1, 0, 2} {
+			if _, err := s.EnsureDevice(ctx, &want[i]); err != nil {
+				t.Fatalf("EnsureDevice(%s): %v", want[i].DeviceID, err)
+			}
+		}
+		bobs := store.Device{UserID: bob, DeviceID: "OLDEST", CreatedMS: nowMS - 1}
+		if _, err := s.EnsureDevice(ctx, &bobs); err != nil {
+			t.Fatalf("EnsureDevice(bob): %v", err)
+		}
+
+		got, err := s.Devices(ctx, alice)
+		if err != nil {
+			t.Fatalf("Devices: %v", err)
+		}
+		if !slices.EqualFunc(got, want, deviceEqual) {
+			t.Errorf("Devices(alice) = %s; want %s", showDevices(got), showDevices(want))
+		}
+
+		for _, d := range append(want, bobs) {
+			got, err := s.Device(ctx, d.UserID, d.DeviceID)
+			if err != nil {
+				t.Fatalf("Device(%s, %s): %v", d.UserID, d.DeviceID, err)
+			}
+			if !deviceEqual(*got, d) {
+				t.Errorf("Device(%s, %s) = %s; want %s", d.UserID, d.DeviceID,
+					showDevices([]store.Device{*got}), showDevices([]store.Device{d}))
+			}
+		}
+
+		if got, err := s.Devices(ctx, userID("nobody")); err != nil || len(got) != 0 {
+			t.Errorf("Devices(nobody) = %v, %v; want none", got, err)
+		}
+		_, err = s.Device(ctx, bob, "NEWEST")
+		wantErr(t, "Device(bob, NEWEST)", err, store.ErrNotFound)
+	})
+}
+
+func deviceEqual(a, b store.Device) bool {
+	return a.UserID == b.UserID && a.DeviceID == b.DeviceID &&
+		equalPtr(a.DisplayName, b.DisplayName) && a.CreatedMS == b.CreatedMS &&
+		a.LastSeenMS == b.LastSeenMS && a.LastSeenIP == b.LastSeenIP
+}
+
+func showDevices(ds []store.Device) string {
+	var parts []string
+	for _, d := range ds {
+		parts = append(parts, fmt.Sprintf("{%s %s %s %d %d %q}", d.UserID, d.DeviceID,
+			show(d.DisplayName), d.CreatedMS, d.LastSeenMS, d.LastSeenIP))
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func TestSetDeviceDisplayName(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice, bob := userID("alice"), userID("bob")
+		createAccount(t, s, "alice")
+		createDevice(t, s, alice, "PHONE", "alice-phone")
+		createDevice(t, s, bob, "PHONE", "bob-phone")
+
+		for _, name := range []*string{ptr("new"), ptr(""), nil, ptr("zoë's 📱")} {
+			if err := s.SetDeviceDisplayName(ctx, alice, "PHONE", name); err != nil {
+				t.Fatalf("SetDeviceDisplayName(%s): %v", show(name), err)
+			}
+			d, ok := readDevice(t, s, alice, "PHONE")
+			if !ok || !equalPtr(d.displayName, name) {
+				t.Errorf("after SetDeviceDisplayName(%s), name is %s", show(name),
+					show(d.displayName))
+			}
+		}
+
+		// Renaming leaves the device's tokens and other users' devices alone.
+		if !tokenWorks(t, s, "alice-phone") {
+			t.Errorf("renaming broke the device's token")
+		}
+		if d, ok := readDevice(t, s, bob, "PHONE"); !ok || d.displayName != nil {
+			t.Errorf("bob's device: %v, name %s; want it unnamed", ok, show(d.displayName))
+		}
+
+		err := s.SetDeviceDisplayName(ctx, alice, "LAPTOP", ptr("x"))
+		wantErr(t, "SetDeviceDisplayName(missing device)", err, store.ErrNotFound)
+		err = s.SetDeviceDisplayName(ctx, userID("carol"), "PHONE", ptr("x"))
+		wantErr(t, "SetDeviceDisplayName(other user)", err, store.ErrNotFound)
+	})
+}
+
+func TestDeleteOtherDevices(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name string
+		keep mxid.DeviceID
+		// left lists alice's devices that remain, and so whose tokens still work.
+		left []mxid.DeviceID
+	}{
+		{"keep one", "PHONE", []mxid.DeviceID{"PHONE"}},
+		{"keep a missing one", "GONE", nil},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+
+			storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+				ctx := t.Context()
+				alice, bob := userID("alice"), userID("bob")
+				createAccount(t, s, "alice")
+				createAccount(t, s, "bob")
+				all := []mxid.DeviceID{"PHONE", "LAPTOP", "TABLET"}
+				for _, id := range all {
+					createDevice(t, s, alice, id, "alice-"+string(id))
+				}
+				createDevice(t, s, bob, "LAPTOP", "bob-LAPTOP")
+
+				if err := s.DeleteOtherDevices(ctx, alice, tt.keep); err != nil {
+					t.Fatalf("DeleteOtherDevices: %v", err)
+				}
+
+				for _, id := range all {
+					want := slices.Contains(tt.left, id)
+					if _, ok := readDevice(t, s, alice, id); ok != want {
+						t.Errorf("device %s exists: %v; want %v", id, ok, want)
+					}
+					if ok := tokenWorks(t, s, "alice-"+string(id)); ok != want {
+						t.Errorf("token of device %s works: %v; want %v", id, ok, want)
+					}
+				}
+				_, ok := readDevice(t, s, bob, "LAPTOP")
+				if !ok || !tokenWorks(t, s, "bob-LAPTOP") {
+					t.Errorf("bob's device or token is gone")
+				}
+			})
+		})
+	}
 }

@@ -82,8 +82,10 @@ func (b *postgresBackend) transact(ctx context.Context, fn func(q querier) error
 	if err != nil {
 		return fmt.Errorf("begin PostgreSQL transaction: %w", err)
 	}
+	// The deferred rollback also covers a panic in fn, which would otherwise leak the
+	// pool connection inside the transaction; after Commit it does nothing.
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 	if err := fn(pgTx{tx: tx, b: b}); err != nil {
-		_ = tx.Rollback(ctx)
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -31,6 +31,12 @@ const (
 		WHERE token = ? AND pending > 0`
 	insertRegistrationTokenUse = `
 		INSERT INTO registration_token_uses (token, user_id, used_ms) VALUES (?, ?, ?)`
+	selectRegistrationTokens = `
+		SELECT token, uses_allowed, pending, completed, expiry_ms, created_ms, grants_admin
+		FROM registration_tokens ORDER BY created_ms, token`
+	updateRegistrationToken = `
+		UPDATE registration_tokens SET uses_allowed = ?, expiry_ms = ? WHERE token = ?`
+	deleteRegistrationToken         = `DELETE FROM registration_tokens WHERE token = ?`
 	selectAnyValidRegistrationToken = `
 		SELECT COUNT(*) FROM registration_tokens
 		WHERE (uses_allowed IS NULL OR pending + completed < uses_allowed)
@@ -49,9 +55,8 @@ func (s *Store) RegistrationToken(
 	ctx context.Context, token string,
 ) (*store.RegistrationToken, error) {
 	var t store.RegistrationToken
-	err := s.q.queryRow(ctx, selectRegistrationToken, token).Scan(&t.Token, &t.UsesAllowed,
-		&t.Pending, &t.Completed, &t.ExpiryMS, &t.CreatedMS, &t.GrantsAdmin)
-	if err != nil {
+	if err := scanRegistrationToken(s.q.queryRow(ctx, selectRegistrationToken, token),
+		&t); err != nil {
 		return nil, fmt.Errorf("read registration token: %w", err)
 	}
 	return &t, nil
@@ -91,8 +96,10 @@ func (s *Store) CompleteRegistrationToken(
 			return fmt.Errorf("count a registration token use by %s: no use was reserved: %w",
 				user, store.ErrExhausted)
 		}
-		if _, err := q.exec(ctx, insertRegistrationTokenUse, token, user, nowMS); err != nil {
-			return fmt.Errorf("record the registration token use by %s: %w", user, err)
+		_, err = q.exec(ctx, insertRegistrationTokenUse, token, user, nowMS)
+		if err := s.conflictOr(err, "record the registration token use by "+
+			string(user)); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -105,4 +112,59 @@ func (s *Store) AnyValidRegistrationToken(ctx context.Context, nowMS int64) (boo
 		return false, fmt.Errorf("count valid registration tokens: %w", err)
 	}
 	return n > 0, nil
+}
+
+func scanRegistrationToken(r row, t *store.RegistrationToken) error {
+	return r.Scan(&t.Token, &t.UsesAllowed, &t.Pending, &t.Completed, &t.ExpiryMS,
+		&t.CreatedMS, &t.GrantsAdmin)
+}
+
+// RegistrationTokens implements store.RegistrationTokens.
+func (s *Store) RegistrationTokens(
+	ctx context.Context, valid *bool, nowMS int64,
+) ([]store.RegistrationToken, error) {
+	rs, err := s.q.query(ctx, selectRegistrationTokens)
+	if err != nil {
+		return nil, fmt.Errorf("list registration tokens: %w", err)
+	}
+	defer rs.Close()
+
+	var out []store.RegistrationToken
+	for rs.Next() {
+		var t store.RegistrationToken
+		if err := scanRegistrationToken(rs, &t); err != nil {
+			return nil, fmt.Errorf("list registration tokens: %w", err)
+		}
+		if valid == nil || t.Valid(nowMS) == *valid {
+			out = append(out, t)
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("list registration tokens: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateRegistrationToken implements store.RegistrationTokens.
+func (s *Store) UpdateRegistrationToken(ctx context.Context, t *store.RegistrationToken) error {
+	n, err := s.q.exec(ctx, updateRegistrationToken, t.UsesAllowed, t.ExpiryMS, t.Token)
+	if err != nil {
+		return fmt.Errorf("update registration token: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("update registration token: %w", store.ErrNotFound)
+	}
+	return nil
+}
+
+// DeleteRegistrationToken implements store.RegistrationTokens.
+func (s *Store) DeleteRegistrationToken(ctx context.Context, token string) error {
+	n, err := s.q.exec(ctx, deleteRegistrationToken, token)
+	if err != nil {
+		return fmt.Errorf("delete registration token: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("delete registration token: %w", store.ErrNotFound)
+	}
+	return nil
 }

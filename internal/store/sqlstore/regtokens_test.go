@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -25,20 +26,8 @@ type tokenSpec struct {
 func (ts tokenSpec) setUp(t *testing.T, s *sqlstore.Store, token string) {
 	t.Helper()
 
-	ctx := t.Context()
 	createToken(t, s, token, ts.uses, ts.expiry)
-
-	for i := range ts.pending + ts.completed {
-		if err := s.ReserveRegistrationToken(ctx, token, setupMS); err != nil {
-			t.Fatalf("set up token %s: reserve use %d: %v", token, i+1, err)
-		}
-	}
-	for i := range ts.completed {
-		user := mxid.UserID(fmt.Sprintf("@%s-%d:%s", token, i, serverName))
-		if err := s.CompleteRegistrationToken(ctx, token, user, setupMS); err != nil {
-			t.Fatalf("set up token %s: complete use %d: %v", token, i+1, err)
-		}
-	}
+	makeUses(t, s, token, ts)
 	wantUses(t, s, token, int64(ts.pending), int64(ts.completed))
 }
 
@@ -85,7 +74,9 @@ func TestRegistrationTokenRoundTrip(t *testing.T) {
 }
 
 func tokenEqual(a, b *store.RegistrationToken) bool {
-	eq := func(x, y *int64) bool { return x == nil && y == nil || x != nil && y != nil && *x == *y }
+	eq := func(x, y *int64) bool {
+		return x == nil && y == nil || x != nil && y != nil && *x == *y
+	}
 	return a.Token == b.Token && eq(a.UsesAllowed, b.UsesAllowed) && a.Pending == b.Pending &&
 		a.Completed == b.Completed && eq(a.ExpiryMS, b.ExpiryMS) &&
 		a.CreatedMS == b.CreatedMS && a.GrantsAdmin == b.GrantsAdmin
@@ -295,4 +286,189 @@ func TestAnyValidRegistrationToken(t *testing.T) {
 			})
 		})
 	}
+}
+
+func TestRegistrationTokensList(t *testing.T) {
+	t.Parallel()
+
+	// In the order the list wants: by creation time, then by token.
+	specs := []struct {
+		token     string
+		createdMS int64
+		spec      tokenSpec
+		valid     bool
+	}{
+		{"oldest-expired", nowMS - 30, tokenSpec{expiry: ptr(nowMS - 1)}, false},
+		{"tie-a-valid", nowMS - 20, tokenSpec{uses: ptr[int64](2), pending: 1}, true},
+		{"tie-b-used-up", nowMS - 20, tokenSpec{uses: ptr[int64](2), completed: 2}, false},
+		{"unlimited", nowMS - 10, tokenSpec{}, true},
+		{"newest-zero-uses", nowMS, tokenSpec{uses: ptr[int64](0)}, false},
+	}
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+
+		if got, err := s.RegistrationTokens(ctx, nil, nowMS); err != nil || len(got) != 0 {
+			t.Fatalf("RegistrationTokens with none = %v, %v; want none", got, err)
+		}
+
+		// Created in reverse, so that the order is not just the insertion order.
+		for _, sp := range slices.Backward(specs) {
+			if err := s.CreateRegistrationToken(ctx, &store.RegistrationToken{
+				Token: sp.token, UsesAllowed: sp.spec.uses, ExpiryMS: sp.spec.expiry,
+				CreatedMS: sp.createdMS}); err != nil {
+				t.Fatalf("CreateRegistrationToken(%s): %v", sp.token, err)
+			}
+		}
+		for _, sp := range specs {
+			makeUses(t, s, sp.token, sp.spec)
+		}
+
+		for _, tt := range []struct {
+			name  string
+			valid *bool
+		}{
+			{"all", nil},
+			{"valid", ptr(true)},
+			{"invalid", ptr(false)},
+		} {
+			var want []string
+			for _, sp := range specs {
+				if tt.valid == nil || *tt.valid == sp.valid {
+					want = append(want, sp.token)
+				}
+			}
+
+			got, err := s.RegistrationTokens(ctx, tt.valid, nowMS)
+			if err != nil {
+				t.Fatalf("RegistrationTokens(%s): %v", tt.name, err)
+			}
+			var names []string
+			for _, rt := range got {
+				names = append(names, rt.Token)
+				if stored := readToken(t, s, rt.Token); !tokenEqual(&rt, stored) {
+					t.Errorf("listed %s; stored %s", showToken(&rt), showToken(stored))
+				}
+			}
+			if !slices.Equal(names, want) {
+				t.Errorf("RegistrationTokens(%s) = %q; want %q", tt.name, names, want)
+			}
+		}
+	})
+}
+
+// makeUses makes the uses that spec describes of an existing token, at setupMS.
+func makeUses(t *testing.T, s *sqlstore.Store, token string, spec tokenSpec) {
+	t.Helper()
+
+	for i := range spec.pending + spec.completed {
+		if err := s.ReserveRegistrationToken(t.Context(), token, setupMS); err != nil {
+			t.Fatalf("token %s: reserve use %d: %v", token, i+1, err)
+		}
+	}
+	for i := range spec.completed {
+		user := mxid.UserID(fmt.Sprintf("@%s-%d:%s", token, i, serverName))
+		if err := s.CompleteRegistrationToken(t.Context(), token, user, setupMS); err != nil {
+			t.Fatalf("token %s: complete use %d: %v", token, i+1, err)
+		}
+	}
+}
+
+func TestUpdateRegistrationToken(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		orig := store.RegistrationToken{Token: "tok", UsesAllowed: ptr[int64](1),
+			ExpiryMS: ptr(nowMS + 100), CreatedMS: nowMS - 5, GrantsAdmin: true}
+		if err := s.CreateRegistrationToken(ctx, &orig); err != nil {
+			t.Fatalf("CreateRegistrationToken: %v", err)
+		}
+		createToken(t, s, "other", ptr[int64](7), nil)
+		makeUses(t, s, "tok", tokenSpec{pending: 1})
+
+		err := s.ReserveRegistrationToken(ctx, "tok", nowMS)
+		wantErr(t, "reserve before the update", err, store.ErrExhausted)
+
+		for _, tt := range []struct {
+			name   string
+			uses   *int64
+			expiry *int64
+		}{
+			{"more uses, later expiry", ptr[int64](5), ptr(nowMS + 1000)},
+			{"unlimited, never expires", nil, nil},
+			{"expired", ptr[int64](5), ptr(nowMS - 1)},
+		} {
+			// Only uses allowed and expiry change; counts, creation and admin stay.
+			in := orig
+			in.UsesAllowed, in.ExpiryMS = tt.uses, tt.expiry
+			in.Pending, in.Completed, in.CreatedMS, in.GrantsAdmin = 9, 9, 1, false
+			if err := s.UpdateRegistrationToken(ctx, &in); err != nil {
+				t.Fatalf("%s: UpdateRegistrationToken: %v", tt.name, err)
+			}
+
+			want := orig
+			want.UsesAllowed, want.ExpiryMS = tt.uses, tt.expiry
+			want.Pending = 1
+			if got := readToken(t, s, "tok"); !tokenEqual(got, &want) {
+				t.Errorf("%s: read back %s; want %s", tt.name, showToken(got),
+					showToken(&want))
+			}
+		}
+
+		// The last update expired the token; one more revives it for a reservation.
+		err = s.ReserveRegistrationToken(ctx, "tok", nowMS)
+		wantErr(t, "reserve an expired token", err, store.ErrExhausted)
+		revive := orig
+		revive.UsesAllowed = ptr[int64](2)
+		if err := s.UpdateRegistrationToken(ctx, &revive); err != nil {
+			t.Fatalf("UpdateRegistrationToken(revive): %v", err)
+		}
+		if err := s.ReserveRegistrationToken(ctx, "tok", nowMS); err != nil {
+			t.Errorf("reserve after the update: %v", err)
+		}
+		wantUses(t, s, "other", 0, 0)
+		if got := readToken(t, s, "other"); got.UsesAllowed == nil || *got.UsesAllowed != 7 {
+			t.Errorf("other token changed: %s", showToken(got))
+		}
+
+		err = s.UpdateRegistrationToken(ctx, &store.RegistrationToken{Token: "missing"})
+		wantErr(t, "UpdateRegistrationToken(missing)", err, store.ErrNotFound)
+	})
+}
+
+func TestDeleteRegistrationToken(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		createToken(t, s, "tok", nil, nil)
+		createToken(t, s, "other", nil, nil)
+		makeUses(t, s, "tok", tokenSpec{pending: 1, completed: 1})
+
+		if err := s.DeleteRegistrationToken(ctx, "tok"); err != nil {
+			t.Fatalf("DeleteRegistrationToken: %v", err)
+		}
+
+		_, err := s.RegistrationToken(ctx, "tok")
+		wantErr(t, "RegistrationToken after delete", err, store.ErrNotFound)
+		err = s.ReserveRegistrationToken(ctx, "tok", nowMS)
+		wantErr(t, "ReserveRegistrationToken after delete", err, store.ErrExhausted)
+		err = s.DeleteRegistrationToken(ctx, "tok")
+		wantErr(t, "second DeleteRegistrationToken", err, store.ErrNotFound)
+
+		// Releasing the use a session still holds is harmless once the token is gone.
+		if err := s.ReleaseRegistrationToken(ctx, "tok"); err != nil {
+			t.Errorf("ReleaseRegistrationToken after delete: %v", err)
+		}
+
+		wantUses(t, s, "other", 0, 0)
+		if got, err := s.RegistrationTokens(ctx, nil, nowMS); err != nil || len(got) != 1 {
+			t.Errorf("RegistrationTokens = %v, %v; want only other", got, err)
+		}
+
+		// The token can be created anew.
+		createToken(t, s, "tok", ptr[int64](1), nil)
+		wantUses(t, s, "tok", 0, 0)
+	})
 }

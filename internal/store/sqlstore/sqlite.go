@@ -83,8 +83,10 @@ func (b *sqliteBackend) transact(ctx context.Context, fn func(q querier) error) 
 	if err != nil {
 		return fmt.Errorf("begin SQLite transaction: %w", err)
 	}
+	// The deferred rollback also covers a panic in fn, which would otherwise leave the
+	// single writer connection inside the transaction; after Commit it does nothing.
+	defer func() { _ = tx.Rollback() }()
 	if err := fn(sqlTx{tx}); err != nil {
-		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {

@@ -1,9 +1,11 @@
 package sqlstore_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/store/sqlstore"
@@ -235,5 +237,33 @@ func TestTransactCommits(t *testing.T) {
 		// pending; the new reservation was completed.
 		wantUses(t, s, "tok", 1, 1)
 		wantTokenUses(t, s, "tok", map[string]int64{string(userID("alice")): nowMS})
+	})
+}
+
+func TestTransactIsolation(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		// Reads outside the transaction must neither wait for it nor see its writes.
+		count := func(want int64) {
+			t.Helper()
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+			defer cancel()
+			if n, err := s.CountAccounts(ctx); err != nil || n != want {
+				t.Errorf("CountAccounts outside = %d, %v; want %d, nil", n, err, want)
+			}
+		}
+
+		err := s.Transact(t.Context(), func(tx store.Store) error {
+			if err := tx.CreateAccount(t.Context(), newAccount("alice")); err != nil {
+				return fmt.Errorf("create account: %w", err)
+			}
+			count(0)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("Transact: %v", err)
+		}
+		count(1)
 	})
 }
