@@ -213,3 +213,70 @@ func postJSON(t *testing.T, url string, body any) map[string]any {
 	}
 	return out
 }
+
+func TestTokenListUpdateDelete(t *testing.T) {
+	data := t.TempDir()
+	run := func(args ...string) (string, error) {
+		out, err := command(append(args, "--data", data)...).CombinedOutput()
+		return string(out), err
+	}
+
+	if _, err := run("token", "create", "--token", "friends", "--uses", "2"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run("token", "list")
+	if err != nil || !regexp.MustCompile(`friends\s+2\s+0\s+0\s+never`).MatchString(out) {
+		t.Errorf("token list:\n%s%v", out, err)
+	}
+
+	out, err = run("token", "update", "friends", "--unlimited", "--expires", "1h")
+	if err != nil || !regexp.MustCompile(`friends\s+unlimited\s+0\s+0\s+20`).MatchString(out) {
+		t.Errorf("token update:\n%s%v", out, err)
+	}
+	out, err = run("token", "list", "--valid", "false", "--json")
+	if err != nil || strings.Contains(out, "friends") {
+		t.Errorf("invalid tokens list the valid one:\n%s%v", out, err)
+	}
+
+	if _, err := run("token", "delete", "friends"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run("token", "delete", "friends"); err == nil ||
+		!strings.Contains(out, "M_NOT_FOUND") {
+		t.Errorf("deleting a missing token: %s %v", out, err)
+	}
+}
+
+func TestUserCreate(t *testing.T) {
+	data := t.TempDir()
+	pwFile := filepath.Join(t.TempDir(), "pw")
+	os.WriteFile(pwFile, []byte("a sturdy password, 9 lanterns\n"), 0o600)
+
+	out, err := command("user", "create", "Root2", "--admin", "--print-token",
+		"--password-file", pwFile, "--data", data).Output()
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err != nil || len(lines) != 2 || lines[0] != "@root2:localhost" ||
+		!strings.HasPrefix(lines[1], "mxa_at_") {
+		t.Fatalf("user create --print-token: %q, %v", out, err)
+	}
+
+	cmd := command("user", "create", "fromstdin", "--data", data)
+	cmd.Stdin = strings.NewReader("another sturdy password, 4 otters\n")
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) !=
+		"@fromstdin:localhost" {
+		t.Errorf("password from stdin: %q, %v", out, err)
+	}
+
+	cmd = command("user", "create", "weakling", "--data", data)
+	cmd.Stdin = strings.NewReader("password\n")
+	if out, err := cmd.CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "M_WEAK_PASSWORD") {
+		t.Errorf("a weak password was accepted: %s", out)
+	}
+	cmd = command("user", "create", "root2", "--data", data)
+	cmd.Stdin = strings.NewReader("yet another sturdy password, 3 owls\n")
+	if out, err := cmd.CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "M_USER_IN_USE") {
+		t.Errorf("a taken name was accepted: %s", out)
+	}
+}
