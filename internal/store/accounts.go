@@ -50,6 +50,8 @@ type Accounts interface {
 	// RecordTermsAcceptance records that user accepted version of the policy at atMS.
 	RecordTermsAcceptance(ctx context.Context, user mxid.UserID, policy, version string,
 		atMS int64) error
+	// TermsAcceptances returns the policy versions user accepted: policy → versions.
+	TermsAcceptances(ctx context.Context, user mxid.UserID) (map[string][]string, error)
 	// SetPasswordHash replaces the hash of user's password; ErrNotFound when no such
 	// account exists.
 	SetPasswordHash(ctx context.Context, user mxid.UserID, hash string) error

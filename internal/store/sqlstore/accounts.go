@@ -97,6 +97,34 @@ func (s *Store) Deactivate(ctx context.Context, user mxid.UserID, erase bool) er
 	return nil
 }
 
+const selectTermsAcceptances = `
+	SELECT policy, version FROM terms_acceptances WHERE user_id = ?
+	ORDER BY accepted_ms, policy, version`
+
+// TermsAcceptances implements store.Accounts.
+func (s *Store) TermsAcceptances(
+	ctx context.Context, user mxid.UserID,
+) (map[string][]string, error) {
+	rs, err := s.q.query(ctx, selectTermsAcceptances, user)
+	if err != nil {
+		return nil, fmt.Errorf("read terms accepted by %s: %w", user, err)
+	}
+	defer rs.Close()
+
+	out := map[string][]string{}
+	for rs.Next() {
+		var policy, version string
+		if err := rs.Scan(&policy, &version); err != nil {
+			return nil, fmt.Errorf("read terms accepted by %s: %w", user, err)
+		}
+		out[policy] = append(out[policy], version)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("read terms accepted by %s: %w", user, err)
+	}
+	return out, nil
+}
+
 // RecordTermsAcceptance implements store.Accounts.
 func (s *Store) RecordTermsAcceptance(
 	ctx context.Context, user mxid.UserID, policy, version string, atMS int64,
