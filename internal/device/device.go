@@ -240,3 +240,18 @@ func (s *Service) Logout(ctx context.Context, r *store.Requester) error {
 func (s *Service) LogoutAll(ctx context.Context, r *store.Requester) error {
 	return s.store.DeleteAllDevices(ctx, r.UserID)
 }
+
+// seenInterval is how stale a device's last-seen record may grow: recording every
+// request would turn every read into a write.
+const seenInterval = time.Minute
+
+// Seen records that the requester's device was used now from ip, at most once per
+// seenInterval per device.
+func (s *Service) Seen(ctx context.Context, r *store.Requester, ip string) error {
+	now := s.now().UnixMilli()
+	if r.DeviceID == "" || now-r.LastSeenMS < seenInterval.Milliseconds() {
+		return nil
+	}
+	return s.store.TouchDevice(ctx, r.UserID, r.DeviceID, ip, now,
+		now-seenInterval.Milliseconds())
+}

@@ -41,6 +41,8 @@ type Requester struct {
 	// PendingRefresh is the token's AccessToken.PendingRefresh: when set, this request is
 	// the first use of a refreshed access token.
 	PendingRefresh []byte
+	// LastSeenMS is when the token's device was last recorded as seen.
+	LastSeenMS int64
 	// AppService is the ID of the application service whose as_token made the request,
 	// acting as Account; "" for an ordinary access token.
 	AppService string
@@ -72,6 +74,10 @@ type Devices interface {
 	// device.
 	SetDeviceDisplayName(ctx context.Context, user mxid.UserID, device mxid.DeviceID,
 		name *string) error
+	// TouchDevice records that a device was seen at nowMS from ip, unless it was already
+	// recorded after olderThanMS.
+	TouchDevice(ctx context.Context, user mxid.UserID, device mxid.DeviceID, ip string,
+		nowMS, olderThanMS int64) error
 	// CreateAccessToken stores t.
 	CreateAccessToken(ctx context.Context, t *AccessToken) error
 	// RequesterByToken returns the owner of the token with this digest, or ErrNotFound.

@@ -30,10 +30,16 @@ const (
 	selectRequesterByToken = `
 		SELECT a.user_id, a.localpart, a.password_hash, a.kind, a.admin, a.created_ms,
 		       a.deactivated, a.locked, a.suspended, a.appservice_id, t.device_id, t.digest,
-		       t.expires_ms,
-		       t.pending_refresh_digest
-		FROM access_tokens t JOIN accounts a ON a.user_id = t.user_id
+		       t.expires_ms, t.pending_refresh_digest, COALESCE(d.last_seen_ms, 0)
+		FROM access_tokens t
+		JOIN accounts a ON a.user_id = t.user_id
+		LEFT JOIN devices d ON d.user_id = t.user_id AND d.device_id = t.device_id
 		WHERE t.digest = ?`
+	// The condition makes the update idempotent across instances seeing one device at
+	// the same moment.
+	updateDeviceSeen = `
+		UPDATE devices SET last_seen_ms = ?, last_seen_ip = ?
+		WHERE user_id = ? AND device_id = ? AND last_seen_ms < ?`
 )
 
 const (
@@ -192,11 +198,23 @@ func (s *Store) CreateAccessToken(ctx context.Context, t *store.AccessToken) err
 	return s.conflictOr(err, fmt.Sprintf("store access token of %s", t.UserID))
 }
 
+// TouchDevice implements store.Devices.
+func (s *Store) TouchDevice(
+	ctx context.Context, user mxid.UserID, device mxid.DeviceID, ip string, nowMS,
+	olderThanMS int64,
+) error {
+	if _, err := s.q.exec(ctx, updateDeviceSeen, nowMS, ip, user, device,
+		olderThanMS); err != nil {
+		return fmt.Errorf("record that device %s of %s was seen: %w", device, user, err)
+	}
+	return nil
+}
+
 // RequesterByToken implements store.Devices.
 func (s *Store) RequesterByToken(ctx context.Context, digest []byte) (*store.Requester, error) {
 	var r store.Requester
 	err := scanAccount(s.q.queryRow(ctx, selectRequesterByToken, digest), &r.Account,
-		&r.DeviceID, &r.TokenDigest, &r.ExpiresMS, &r.PendingRefresh)
+		&r.DeviceID, &r.TokenDigest, &r.ExpiresMS, &r.PendingRefresh, &r.LastSeenMS)
 	if err != nil {
 		return nil, fmt.Errorf("look up access token: %w", err)
 	}
