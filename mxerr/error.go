@@ -130,4 +130,19 @@ var (
 	ErrUnknownDevice = New(http.StatusBadRequest, CodeUnknownDevice, "unknown device")
 	ErrInternal      = New(http.StatusInternalServerError, CodeUnknown,
 		"internal server error")
+
+	ErrThreepidInUse = New(http.StatusBadRequest, CodeThreepidInUse,
+		"this address is already in use")
+	ErrThreepidNotFound = New(http.StatusBadRequest, CodeThreepidNotFound,
+		"no account has this address")
+	ErrThreepidAuthFailed = New(http.StatusBadRequest, CodeThreepidAuthFailed,
+		"the address could not be verified")
+	ErrThreepidDenied = New(http.StatusForbidden, CodeThreepidDenied,
+		"this address may not be used on this server")
+	ErrThreepidMediumNotSupported = New(http.StatusBadRequest, CodeThreepidMediumNotSupp,
+		"this kind of address is not supported")
+	ErrSessionExpired = New(http.StatusBadRequest, CodeSessionExpired,
+		"the validation session has expired")
+	ErrTokenIncorrect = New(http.StatusBadRequest, CodeTokenIncorrect,
+		"the validation token is incorrect")
 )

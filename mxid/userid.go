@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxUserIDLength is the longest user ID the spec allows, in bytes, sigil and server
@@ -80,10 +81,10 @@ func ValidateLocalpart(localpart, serverName string) error {
 	if localpart == "" {
 		return errors.New("the localpart is empty")
 	}
-	for i := 0; i < len(localpart); i++ {
-		if !isLocalpartByte(localpart[i]) {
+	for _, r := range localpart {
+		if r >= utf8.RuneSelf || !isLocalpartByte(byte(r)) {
 			return fmt.Errorf("the localpart contains %q, which is not allowed; "+
-				"use only a-z, 0-9 and . _ = - / +", rune(localpart[i]))
+				"use only a-z, 0-9 and . _ = - / +", r)
 		}
 	}
 	if n := len(NewUserID(localpart, serverName)); n > MaxUserIDLength {
@@ -108,3 +109,25 @@ type DeviceID string
 
 // String returns the device ID as written.
 func (d DeviceID) String() string { return string(d) }
+
+// MaxDeviceIDLength is the longest device ID this project accepts from clients, in bytes.
+const MaxDeviceIDLength = 255
+
+// ValidateDeviceID reports whether a client may choose id as a device ID: 1 to
+// MaxDeviceIDLength bytes of printable characters without spaces, and not "." or "..",
+// which no URL path can address. The spec allows any string; these limits keep IDs
+// storable and addressable.
+func ValidateDeviceID(id string) error {
+	if id == "" || len(id) > MaxDeviceIDLength {
+		return fmt.Errorf("a device ID must be 1 to %d bytes long", MaxDeviceIDLength)
+	}
+	if id == "." || id == ".." {
+		return errors.New("a device ID cannot be . or ..")
+	}
+	for _, r := range id {
+		if r <= ' ' || r == 0x7f || r == utf8.RuneError || (r >= 0x80 && r < 0xa0) {
+			return fmt.Errorf("a device ID cannot contain %q", r)
+		}
+	}
+	return nil
+}

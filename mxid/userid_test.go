@@ -63,3 +63,17 @@ func TestValidateLocalpart(t *testing.T) {
 		t.Errorf("a user ID of exactly 255 bytes is refused: %v", err)
 	}
 }
+
+func TestValidateDeviceID(t *testing.T) {
+	for _, ok := range []string{"ABCDEFGHIJ", "phone/1", "émoji-📱", "a.b"} {
+		if err := ValidateDeviceID(ok); err != nil {
+			t.Errorf("ValidateDeviceID(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", ".", "..", "a b", "a\x00b", "a\nb", "\x7f",
+		strings.Repeat("D", 256), "a\u0085b"} {
+		if err := ValidateDeviceID(bad); err == nil {
+			t.Errorf("ValidateDeviceID(%q) = nil", bad)
+		}
+	}
+}

@@ -34,6 +34,7 @@ func (c *commonFlags) loadConfig() (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.File = c.config
 	if c.data != "" {
 		cfg.DataDir = c.data
 	}

@@ -4,11 +4,14 @@
 //	mxaccounts migrate [--config FILE] [--data DIR]
 //	mxaccounts token create|list|update|delete ...
 //	mxaccounts user create NAME [--admin] [--password-file FILE] [--print-token]
+//	mxaccounts user list|show|passwd|deactivate|lock|unlock|suspend|unsuspend ...
 //	mxaccounts version
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +23,11 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return // the flag package printed the usage asked for
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "mxaccounts:", err)
 		os.Exit(1)
 	}
@@ -33,6 +40,8 @@ commands:
   migrate        apply pending database migrations and exit
   token          create, list, update or delete registration tokens
   user create    create a user (optionally an admin) without registration
+  user list|show|passwd|deactivate|lock|unlock|suspend|unsuspend
+                 inspect and administer accounts
   version        print the version
 
 Run "mxaccounts COMMAND -h" for the flags of a command.

@@ -32,6 +32,10 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) == 0 {
 		return fmt.Errorf("%s", tokenUsage)
 	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stdout, tokenUsage)
+		return nil
+	}
 	tc := &tokenCmd{}
 	tc.fs = newFlagSet("token "+args[0], stderr, &tc.common, false)
 
@@ -126,9 +130,12 @@ func (tc *tokenCmd) list(ctx context.Context, args []string, stdout io.Writer) e
 		return err
 	}
 	if asJSON {
+		// The same fields as the admin API's token objects.
 		enc := json.NewEncoder(stdout)
 		for _, t := range tokens {
-			if err := enc.Encode(t); err != nil {
+			err := enc.Encode(map[string]any{"token": t.Token, "uses_allowed": t.UsesAllowed,
+				"pending": t.Pending, "completed": t.Completed, "expiry_time": t.ExpiryMS})
+			if err != nil {
 				return err
 			}
 		}

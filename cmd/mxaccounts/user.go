@@ -11,19 +11,30 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/server"
 )
 
 const userUsage = `usage:
   mxaccounts user create NAME [--admin] [--password-file FILE] [--print-token] [flags]
+  mxaccounts user list [--all] [--guests] [--deactivated] [--locked] [--admins true|false]
+                       [--name TEXT] [--limit N] [--json] [flags]
+  mxaccounts user show USER [--json] [flags]
+  mxaccounts user passwd USER [--password-file FILE] [--keep-devices] [flags]
+  mxaccounts user deactivate USER [--erase] [flags]
+  mxaccounts user lock|unlock|suspend|unsuspend USER [flags]
 flags: --config FILE, --data DIR
-The password comes from --password-file, from a prompt on a terminal, or from the first
-line of standard input; never from the command line.`
+USER is a user ID (@alice:example.org) or a localpart (alice). A password comes from
+--password-file, from a prompt on a terminal, or from the first line of standard
+input; never from the command line.`
 
 func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer,
 ) error {
-	if len(args) == 0 || args[0] != "create" {
+	if len(args) == 0 {
 		return fmt.Errorf("%s", userUsage)
+	}
+	if args[0] != "create" {
+		return runUserAdmin(ctx, args, stdin, stdout, stderr)
 	}
 	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
 		return fmt.Errorf("user create needs the NAME first\n%s", userUsage)
@@ -64,6 +75,8 @@ func runUser(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 
 	reg, err := accounts.CreateUser(ctx, account.NewUser{Username: name, Password: pw,
 		Admin: admin, Login: printToken})
+	recordCLI(ctx, st, audit.Event{Action: audit.ActionRegister, Target: registeredID(reg),
+		Details: map[string]any{"kind": "cli", "admin": admin}}, err)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,9 @@ type Config struct {
 	AppServices *appservice.Registry
 	// Policy is what new passwords must satisfy.
 	Policy password.Policy
+	// ThreePIDs finds accounts by address, gives registrations their validated
+	// addresses and notifies accounts; nil when no medium is validated.
+	ThreePIDs ThreePIDs
 }
 
 // Service runs account operations over the store.

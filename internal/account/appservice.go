@@ -78,9 +78,12 @@ func (s *Service) RegisterAppService(
 func (s *Service) LoginAppService(
 	ctx context.Context, svc *appservice.Service, req *LoginRequest,
 ) (*device.Login, error) {
-	localpart, err := s.identifiedLocalpart(req.Identifier, req.User, "", "")
+	localpart, err := s.identifiedLocalpart(ctx, req.Identifier, req.User, "", "")
 	if err != nil {
 		return nil, err
+	}
+	if localpart == "" { // a 3PID that no account holds
+		return nil, errBadCredentials
 	}
 	userID := s.userID(localpart)
 	if !svc.Claims(userID) {
@@ -105,6 +108,13 @@ func (s *Service) LoginAppService(
 	}
 	var out *device.Login
 	err = s.store.Transact(ctx, func(tx store.Store) error {
+		now, err := tx.LockAccount(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if err := usable(now); err != nil {
+			return err
+		}
 		out, err = s.devices.StartLogin(ctx, tx, nl)
 		return err
 	})
@@ -115,6 +125,9 @@ func (s *Service) LoginAppService(
 func DecodeRegisterParams(body map[string]json.RawMessage) (*RegisterParams, error) {
 	var p RegisterParams
 	if err := decodeParams(body, &p); err != nil {
+		return nil, err
+	}
+	if err := CheckDeviceFields(p.DeviceID, p.InitialDeviceDisplayName); err != nil {
 		return nil, err
 	}
 	return &p, nil

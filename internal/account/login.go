@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/password"
@@ -61,6 +61,9 @@ func DecodeLogin(body map[string]json.RawMessage) (*LoginRequest, error) {
 	if req.Type == "" {
 		return nil, mxerr.ErrMissingParam.Msg("type is required")
 	}
+	if err := CheckDeviceFields(req.DeviceID, req.InitialDeviceDisplayName); err != nil {
+		return nil, err
+	}
 	return &req, nil
 }
 
@@ -78,11 +81,12 @@ func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, 
 		return nil, mxerr.ErrMissingParam.Msg("password is required")
 	}
 
-	localpart, err := s.identifiedLocalpart(req.Identifier, req.User, req.Medium, req.Address)
+	localpart, err := s.identifiedLocalpart(ctx, req.Identifier, req.User, req.Medium,
+		req.Address)
 	if err != nil {
 		return nil, err
 	}
-	acct, err := s.checkPassword(ctx, localpart, *req.Password)
+	acct, newHash, err := s.checkPassword(ctx, localpart, *req.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -92,20 +96,16 @@ func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, 
 	if req.DeviceID != nil {
 		nl.DeviceID = mxid.DeviceID(*req.DeviceID)
 	}
-	var out *device.Login
-	err = s.store.Transact(ctx, func(tx store.Store) error {
-		var err error
-		out, err = s.devices.StartLogin(ctx, tx, nl)
-		return err
-	})
-	return out, err
+	return s.startSession(ctx, acct, newHash, nl)
 }
 
 // identifiedLocalpart finds the localpart that an identifier names, or, without one,
-// the deprecated top-level user, medium and address fields. 3PID identifiers match
-// nobody until addresses can be added to accounts.
+// the deprecated top-level user, medium and address fields. A 3PID identifier names
+// the account that holds the address, compared in canonical form (case-folded email);
+// one that no account holds gives "", which the password check fails like an unknown
+// user.
 func (s *Service) identifiedLocalpart(
-	id *Identifier, user, medium, address string,
+	ctx context.Context, id *Identifier, user, medium, address string,
 ) (string, error) {
 	if id == nil {
 		switch {
@@ -123,9 +123,16 @@ func (s *Service) identifiedLocalpart(
 
 	switch id.Type {
 	case IdentifierUser:
-	case IdentifierThirdPty, IdentifierPhone:
-		// TODO(threepid): look up 3PIDs once accounts can hold them; none can yet.
-		return "", errBadCredentials
+	case IdentifierThirdPty:
+		if id.Medium == "" || id.Address == "" {
+			return "", mxerr.ErrMissingParam.Msg("identifier.medium and " +
+				"identifier.address are required")
+		}
+		return s.threePIDOwner(ctx, id.Medium, id.Address)
+	case IdentifierPhone:
+		// TODO(msisdn): turn country and phone into an MSISDN with the phone-number
+		// library of the SMS medium, then look it up as m.id.thirdparty does.
+		return "", nil
 	default:
 		return "", mxerr.ErrUnknown.Msg("unknown identifier type %q", id.Type)
 	}
@@ -141,45 +148,82 @@ func (s *Service) identifiedLocalpart(
 		}
 		name = lp
 	}
-	return strings.ToLower(name), nil
+	// ASCII only, as registration maps names: Unicode lower-casing would let a name
+	// that registration refuses (K, the Kelvin sign) log in as another (k).
+	return asciiLower(name), nil
 }
 
 // checkPassword returns the account if password is its password. Unknown users cost a
-// verification too, so timing does not reveal which accounts exist.
+// verification too, so timing does not reveal which accounts exist. When the stored
+// hash is due for an upgrade (bcrypt, older parameters) it also returns the new hash,
+// for the caller to store in its transaction.
 func (s *Service) checkPassword(
 	ctx context.Context, localpart, pw string,
-) (*store.Account, error) {
-	acct, err := s.store.AccountByLocalpart(ctx, localpart)
+) (acct *store.Account, newHash string, err error) {
+	acct, err = s.store.AccountByLocalpart(ctx, localpart)
 	if errors.Is(err, store.ErrNotFound) {
 		_ = s.hasher.VerifyNothing(pw)
-		return nil, errBadCredentials
+		return nil, "", errBadCredentials
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 
 	rehash, err := s.hasher.Verify(acct.PasswordHash, pw)
 	if errors.Is(err, password.ErrMismatch) {
-		return nil, errBadCredentials
+		return nil, "", errBadCredentials
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-
-	switch {
-	case acct.Deactivated:
-		return nil, mxerr.ErrUserDeactivated
-	case acct.Locked:
-		return nil, mxerr.ErrUserLocked
+	if err := usable(acct); err != nil {
+		return nil, "", err
 	}
 	if rehash {
-		if err := s.store.SetPasswordHash(ctx, acct.UserID, s.hasher.Hash(pw)); err != nil {
-			// The login still succeeds; the next one tries again.
-			slog.WarnContext(ctx, "could not upgrade password hash", "user_id", acct.UserID,
-				"error", err)
-		}
+		newHash = s.hasher.Hash(pw)
 	}
-	return acct, nil
+	return acct, newHash, nil
+}
+
+// usable refuses accounts that may not log in.
+func usable(acct *store.Account) error {
+	switch {
+	case acct.Deactivated:
+		return mxerr.ErrUserDeactivated
+	case acct.Locked:
+		return mxerr.ErrUserLocked
+	}
+	return nil
+}
+
+// startSession logs acct in, in one transaction that first locks the account and checks
+// that it is as it was when its password was checked: a password change, deactivation
+// or lock that committed meanwhile wins, and one that commits later sees the new device
+// and removes it. newHash, if set, replaces the verified hash.
+func (s *Service) startSession(
+	ctx context.Context, acct *store.Account, newHash string, nl device.NewLogin,
+) (*device.Login, error) {
+	var out *device.Login
+	err := s.store.Transact(ctx, func(tx store.Store) error {
+		now, err := tx.LockAccount(ctx, acct.UserID)
+		if err != nil {
+			return err
+		}
+		if now.PasswordHash != acct.PasswordHash {
+			return errBadCredentials
+		}
+		if err := usable(now); err != nil {
+			return err
+		}
+		if newHash != "" {
+			if err := tx.SetPasswordHash(ctx, acct.UserID, newHash); err != nil {
+				return err
+			}
+		}
+		out, err = s.devices.StartLogin(ctx, tx, nl)
+		return err
+	})
+	return out, err
 }
 
 // IsBadCredentials reports whether err is the answer to wrong credentials or a bad
@@ -187,4 +231,22 @@ func (s *Service) checkPassword(
 func IsBadCredentials(err error) bool {
 	var e *mxerr.Error
 	return errors.As(err, &e) && (e == errBadCredentials || e == device.ErrBadLoginToken)
+}
+
+// MaxDisplayNameLength is the longest device display name accepted, in characters.
+const MaxDisplayNameLength = 256
+
+// CheckDeviceFields refuses a device ID or display name a client may not choose, with
+// M_INVALID_PARAM saying why; nil values are absent fields.
+func CheckDeviceFields(deviceID, displayName *string) error {
+	if deviceID != nil {
+		if err := mxid.ValidateDeviceID(*deviceID); err != nil {
+			return mxerr.ErrInvalidParam.Msg("device_id: %v", err)
+		}
+	}
+	if displayName != nil && utf8.RuneCountInString(*displayName) > MaxDisplayNameLength {
+		return mxerr.ErrInvalidParam.Msg("a device display name is at most %d characters",
+			MaxDisplayNameLength)
+	}
+	return nil
 }

@@ -73,7 +73,8 @@ func (s *Service) loginWithToken(ctx context.Context, req *LoginRequest) (*devic
 // checkLoginAccount refuses a login token whose account has since been deactivated or
 // locked, as a password login would.
 func checkLoginAccount(ctx context.Context, tx store.Store, user mxid.UserID) error {
-	acct, err := tx.AccountByLocalpart(ctx, user.Localpart())
+	// Locked, so that a deactivation committing meanwhile sees the new device.
+	acct, err := tx.LockAccount(ctx, user)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return device.ErrBadLoginToken

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/threepid"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
 	"github.com/mxaccounts/mxaccounts/mxerr"
 	"github.com/mxaccounts/mxaccounts/mxid"
@@ -16,9 +17,10 @@ type changePasswordParams struct {
 }
 
 // ChangePassword runs POST /account/password. rq is the caller, or nil for a request
-// without an access token, where the UIA stages alone say whose password changes.
+// without an access token: a password reset (uia.OpPasswordReset), where the UIA
+// stages alone, such as a validated email address, say whose password changes.
 // With logout_devices (the default) every other device of the user is logged out;
-// the caller's own device stays.
+// the caller's own device stays. The account's addresses are told.
 func (s *Service) ChangePassword(
 	ctx context.Context, req *uia.Request, rq *store.Requester,
 ) error {
@@ -38,10 +40,10 @@ func (s *Service) ChangePassword(
 		}
 	}
 
-	req.Operation, req.Secret = uia.OpPassword, "new_password"
+	req.Operation, req.Secret = uia.OpPasswordReset, "new_password"
 	s.hashSecrets(req)
 	if rq != nil {
-		req.Requester = rq.UserID
+		req.Operation, req.Requester = uia.OpPassword, rq.UserID
 	}
 	res, err := s.uia.Authenticate(ctx, req)
 	if err != nil {
@@ -59,7 +61,7 @@ func (s *Service) ChangePassword(
 	user := res.Session.UserID
 	logout := p.LogoutDevices == nil || *p.LogoutDevices
 
-	return s.store.Transact(ctx, func(tx store.Store) error {
+	err = s.store.Transact(ctx, func(tx store.Store) error {
 		if err := s.uia.Consume(ctx, tx, res); err != nil {
 			return err
 		}
@@ -74,6 +76,11 @@ func (s *Service) ChangePassword(
 		}
 		return tx.DeleteAllDevices(ctx, user)
 	})
+	if err != nil {
+		return err
+	}
+	s.notify(ctx, user, threepid.KindPasswordChanged)
+	return nil
 }
 
 // hashSecrets lets the UIA engine hash and check the request's secret.
@@ -97,8 +104,8 @@ type deactivateParams struct {
 }
 
 // Deactivate runs POST /account/deactivate. rq is the caller, or nil for a request
-// without an access token. Every device and token of the user goes; the user ID stays
-// taken for good.
+// without an access token. Every device and token of the user goes, and so do its
+// 3PIDs, which other accounts may then add; the user ID stays taken for good.
 func (s *Service) Deactivate(
 	ctx context.Context, req *uia.Request, rq *store.Requester,
 ) (*DeactivateResult, error) {
@@ -128,13 +135,16 @@ func (s *Service) Deactivate(
 		if err := tx.Deactivate(ctx, user, p.Erase); err != nil {
 			return err
 		}
+		if _, err := tx.DeleteThreePIDsOf(ctx, user); err != nil {
+			return err
+		}
 		return tx.DeleteAllDevices(ctx, user)
 	})
 	if err != nil {
 		return nil, err
 	}
-	// TODO(threepid): unbind the user's 3PIDs from identity servers once they can be
-	// bound; until then there is never anything to unbind.
+	// TODO(identity): unbind the user's identity-server bindings (threepid_bindings)
+	// once identity servers are wired; until then there is never anything to unbind.
 	return &DeactivateResult{IDServerUnbindResult: "success"}, nil
 }
 

@@ -43,10 +43,13 @@ func (s *Service) Register(ctx context.Context, req *uia.Request) (*Registered, 
 	if err := decodeParams(req.Body, &first); err != nil {
 		return nil, err
 	}
+	if err := CheckDeviceFields(first.DeviceID, first.InitialDeviceDisplayName); err != nil {
+		return nil, err
+	}
 	var username string
 	if first.Username != nil {
 		username = s.NormalizeUsername(*first.Username)
-		if err := s.CheckLocalpart(ctx, username); err != nil {
+		if err := s.CheckLocalpart(ctx, username); err != nil && !s.replay(ctx, req) {
 			return nil, err
 		}
 	}
@@ -76,7 +79,53 @@ func (s *Service) Register(ctx context.Context, req *uia.Request) (*Registered, 
 	return s.createUser(ctx, res, &p)
 }
 
+// replay reports whether req resends the request that finished its UIA session: its
+// username is taken by then, by the account it made, and the engine's answer (401
+// listing the completed stages) is the one the spec asks for, not M_USER_IN_USE.
+func (s *Service) replay(ctx context.Context, req *uia.Request) bool {
+	var auth struct {
+		Session string `json:"session"`
+	}
+	if raw, ok := req.Body["auth"]; !ok || json.Unmarshal(raw, &auth) != nil ||
+		auth.Session == "" {
+		return false
+	}
+	sess, err := s.store.UIASession(ctx, auth.Session)
+	return err == nil && sess.Consumed && sess.Operation == string(uia.OpRegister)
+}
+
 func (s *Service) createUser(
+	ctx context.Context, res *uia.Result, p *RegisterParams,
+) (*Registered, error) {
+	out, err := s.tryCreateUser(ctx, res, p)
+	if errors.Is(err, mxerr.ErrUserInUse) {
+		// The session names a username it can never have now: end it, and give back
+		// the registration-token use it holds rather than keep it until it expires.
+		if rerr := s.abandonSession(ctx, res); rerr != nil {
+			return nil, errors.Join(err, rerr)
+		}
+	}
+	return out, err
+}
+
+// abandonSession consumes a session whose operation can never succeed and releases its
+// registration-token reservation, in one transaction.
+func (s *Service) abandonSession(ctx context.Context, res *uia.Result) error {
+	return s.store.Transact(ctx, func(tx store.Store) error {
+		if err := tx.ConsumeUIASession(ctx, res.Session.ID); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return nil // consumed meanwhile; whoever did it owns the reservation
+			}
+			return err
+		}
+		if tok := res.Session.RegistrationToken; tok != "" {
+			return tx.ReleaseRegistrationToken(ctx, tok)
+		}
+		return nil
+	})
+}
+
+func (s *Service) tryCreateUser(
 	ctx context.Context, res *uia.Result, p *RegisterParams,
 ) (*Registered, error) {
 	var localpart string
@@ -129,6 +178,12 @@ func (s *Service) insertUser(
 		}
 		if tok := res.Session.RegistrationToken; tok != "" {
 			err := tx.CompleteRegistrationToken(ctx, tok, userID, s.now().UnixMilli())
+			if err != nil {
+				return err
+			}
+		}
+		if s.cfg.ThreePIDs != nil {
+			err := s.cfg.ThreePIDs.AddFromUIA(ctx, tx, res.Session.ID, userID)
 			if err != nil {
 				return err
 			}
@@ -257,11 +312,12 @@ type NewUser struct {
 	Login bool
 }
 
-// CreateUser creates an account for an operator (mxaccounts user create): the same
-// username rules as registration, no UIA, no registration token.
+// CreateUser creates an account for an operator (mxaccounts user create): no UIA, no
+// registration token, and the operator's reserved and denied names are allowed; the
+// grammar, application-service namespaces and taken names still apply.
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*Registered, error) {
 	localpart := s.NormalizeUsername(nu.Username)
-	if err := s.CheckLocalpart(ctx, localpart); err != nil {
+	if err := s.checkOperatorLocalpart(ctx, localpart); err != nil {
 		return nil, err
 	}
 	if nu.Password == "" {

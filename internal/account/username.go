@@ -21,14 +21,18 @@ func (s *Service) NormalizeUsername(username string) string {
 			username = lp
 		}
 	}
-	var b strings.Builder
-	for _, c := range []byte(username) {
+	return asciiLower(username)
+}
+
+// asciiLower lowers A-Z and leaves every other byte alone.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
 		if c >= 'A' && c <= 'Z' {
-			c += 'a' - 'A'
+			b[i] = c + 'a' - 'A'
 		}
-		b.WriteByte(c)
 	}
-	return b.String()
+	return string(b)
 }
 
 // CheckLocalpart reports whether a user may register localpart now. It returns
@@ -37,12 +41,8 @@ func (s *Service) NormalizeUsername(username string) string {
 // denies; M_EXCLUSIVE for names an application service claims; M_USER_IN_USE for taken
 // and reserved names. The answer reserves nothing.
 func (s *Service) CheckLocalpart(ctx context.Context, localpart string) error {
-	if err := s.checkGrammar(localpart); err != nil {
+	if err := s.checkUserGrammar(localpart); err != nil {
 		return err
-	}
-	if strings.HasPrefix(localpart, "_") {
-		return mxerr.ErrInvalidUsername.Msg("usernames starting with _ are kept for " +
-			"application services")
 	}
 	for _, re := range s.cfg.Deny {
 		if re.MatchString(localpart) {
@@ -50,13 +50,41 @@ func (s *Service) CheckLocalpart(ctx context.Context, localpart string) error {
 				localpart)
 		}
 	}
+	if s.reserved[localpart] {
+		return mxerr.ErrUserInUse.Msg("the username %q is reserved", localpart)
+	}
+	return s.checkUnclaimed(ctx, localpart)
+}
+
+// checkOperatorLocalpart is CheckLocalpart without the operator's own restrictions
+// (reserved names, deny patterns), for accounts the operator creates.
+func (s *Service) checkOperatorLocalpart(ctx context.Context, localpart string) error {
+	if err := s.checkUserGrammar(localpart); err != nil {
+		return err
+	}
+	return s.checkUnclaimed(ctx, localpart)
+}
+
+// checkUserGrammar is checkGrammar plus the rule that leaves '_' to application
+// services.
+func (s *Service) checkUserGrammar(localpart string) error {
+	if err := s.checkGrammar(localpart); err != nil {
+		return err
+	}
+	if strings.HasPrefix(localpart, "_") {
+		return mxerr.ErrInvalidUsername.Msg("usernames starting with _ are kept for " +
+			"application services")
+	}
+	return nil
+}
+
+// checkUnclaimed refuses names an application service claims exclusively and names
+// already taken.
+func (s *Service) checkUnclaimed(ctx context.Context, localpart string) error {
 	if s.cfg.AppServices != nil &&
 		s.cfg.AppServices.ExclusiveOwner(s.userID(localpart)) != nil {
 		return mxerr.ErrExclusive.Msg("the username %q is reserved by an application "+
 			"service", localpart)
-	}
-	if s.reserved[localpart] {
-		return mxerr.ErrUserInUse.Msg("the username %q is reserved", localpart)
 	}
 	return s.checkFree(ctx, localpart)
 }

@@ -17,6 +17,8 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// DataDir holds the SQLite database and other files the server keeps.
 	DataDir string `yaml:"data_dir"`
+	// File is the config file this came from, if any, for hints that name it; not a key.
+	File string `yaml:"-"`
 
 	Database     Database     `yaml:"database"`
 	HTTP         HTTP         `yaml:"http"`
@@ -25,7 +27,11 @@ type Config struct {
 	Tokens       Tokens       `yaml:"tokens"`
 	UIA          UIA          `yaml:"uia"`
 	RateLimits   RateLimits   `yaml:"rate_limits"`
+	Email        Email        `yaml:"email"`
 	Log          Log          `yaml:"log"`
+	Admin        Admin        `yaml:"admin"`
+	Metrics      Metrics      `yaml:"metrics"`
+	Audit        Audit        `yaml:"audit"`
 }
 
 // Database selects and tunes the store.
@@ -168,6 +174,15 @@ type RateLimits struct {
 	// Register limits accounts registered and failed UIA stages of registration per
 	// client address.
 	Register Rate `yaml:"register"`
+	// RequestToken limits the 3PID validation messages requested (requestToken), per
+	// client address and, separately, per email address or phone number.
+	RequestToken Rate `yaml:"request_token"`
+	// PasswordHashing limits the requests that make the server hash a new password
+	// (registration, password change), per client address: each costs memory_kib and
+	// tens of milliseconds of CPU.
+	PasswordHashing Rate `yaml:"password_hashing"`
+	// Availability limits GET /register/available per client address.
+	Availability Rate `yaml:"availability"`
 }
 
 // Rate is a token bucket: PerSecond events refill it, Burst is its size.
@@ -182,6 +197,32 @@ type Log struct {
 	Level string `yaml:"level"`
 	// Format is text or json.
 	Format string `yaml:"format"`
+}
+
+// Admin configures the operators' tools.
+type Admin struct {
+	// SharedSecret enables shared-secret registration at /_synapse/admin/v1/register:
+	// whoever knows it can create accounts, admins included. Empty disables it unless
+	// SharedSecretFile names a file.
+	SharedSecret string `yaml:"shared_secret"`
+	// SharedSecretFile is a file whose content (without a trailing newline) is the
+	// shared secret, so that the secret stays out of the config file. Set at most one of
+	// the two.
+	SharedSecretFile string `yaml:"shared_secret_file"`
+}
+
+// Metrics configures the operators' listener.
+type Metrics struct {
+	// Listen is the TCP address of the listener serving /metrics (Prometheus), /health
+	// and /ready; empty turns it off. Keep it apart from the client API.
+	Listen string `yaml:"listen"`
+}
+
+// Audit configures the log of security events.
+type Audit struct {
+	// Retention is how long audit events are kept; older ones are deleted. 0 keeps them
+	// for ever.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // Default returns the configuration used when no file and no environment say otherwise:
@@ -223,11 +264,23 @@ func Default() *Config {
 		},
 		UIA: UIA{SessionLifetime: 30 * time.Minute},
 		RateLimits: RateLimits{
-			Enabled:       true,
-			FailedLogin:   Rate{PerSecond: 0.1, Burst: 5},
-			TokenValidity: Rate{PerSecond: 0.2, Burst: 10},
-			Register:      Rate{PerSecond: 1, Burst: 20},
+			Enabled:         true,
+			FailedLogin:     Rate{PerSecond: 0.1, Burst: 5},
+			TokenValidity:   Rate{PerSecond: 0.2, Burst: 10},
+			Register:        Rate{PerSecond: 1, Burst: 20},
+			RequestToken:    Rate{PerSecond: 0.05, Burst: 10},
+			PasswordHashing: Rate{PerSecond: 2, Burst: 30},
+			Availability:    Rate{PerSecond: 10, Burst: 100},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Email: Email{
+			SMTPTimeout:      15 * time.Second,
+			TokenLifetime:    time.Hour,
+			MaxTokenAttempts: 5,
+			AllowedDomains:   []string{},
+			DeniedDomains:    []string{},
+			NextLinkDomains:  []string{},
+		},
+		Log:   Log{Level: "info", Format: "text"},
+		Audit: Audit{Retention: 90 * 24 * time.Hour},
 	}
 }

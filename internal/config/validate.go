@@ -85,7 +85,9 @@ func (c *Config) Validate() error {
 	}
 	for name, r := range map[string]Rate{
 		"failed_login": c.RateLimits.FailedLogin, "token_validity": c.RateLimits.TokenValidity,
-		"register": c.RateLimits.Register,
+		"register": c.RateLimits.Register, "request_token": c.RateLimits.RequestToken,
+		"password_hashing": c.RateLimits.PasswordHashing,
+		"availability":     c.RateLimits.Availability,
 	} {
 		if r.PerSecond <= 0 || r.Burst < 1 {
 			add("rate_limits.%s: per_second must be positive and burst at least 1", name)
@@ -115,6 +117,24 @@ func (c *Config) Validate() error {
 		cp.VerifyURL == "") {
 		add("registration.captcha: site_key, secret and verify_url are needed when enabled")
 	}
+
+	if c.Admin.SharedSecret != "" && c.Admin.SharedSecretFile != "" {
+		add("admin: set shared_secret or shared_secret_file, not both")
+	}
+	if m := c.Metrics.Listen; m != "" {
+		// Port 0 picks a free port for each, so only fixed ports can clash.
+		if _, port, err := net.SplitHostPort(m); err != nil {
+			add("metrics.listen: %q is not host:port: %v", m, err)
+		} else if m == c.Listen && port != "0" {
+			add("metrics.listen: must differ from listen (%s)", c.Listen)
+		}
+	}
+	if c.Audit.Retention < 0 {
+		add("audit.retention: must be 0 (keep for ever) or positive, not %s",
+			c.Audit.Retention)
+	}
+
+	c.validateEmail(add)
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {

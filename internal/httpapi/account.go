@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
 	"github.com/mxaccounts/mxaccounts/mxerr"
@@ -57,9 +58,13 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
+	if err := s.limitHashing(s.clientAddr(r), body, "new_password", ""); err != nil {
+		return err
+	}
 	err = s.accounts.ChangePassword(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/password", Body: body}, rq)
 	count(err)
+	s.observePasswordChange(r, rq, err)
 	if err != nil {
 		return err
 	}
@@ -85,6 +90,7 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.accounts.Deactivate(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/deactivate", Body: body}, rq)
 	count(err)
+	s.observeUserAction(r, audit.ActionDeactivate, requesterID(rq), nil, err)
 	if err != nil {
 		return err
 	}
@@ -94,13 +100,17 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// capabilities serves GET /capabilities.
-func (s *Server) capabilities(w http.ResponseWriter, r *http.Request, _ *store.Requester) error {
-	writeJSON(w, http.StatusOK, map[string]any{"capabilities": map[string]any{
+// capabilities serves GET /capabilities. Admins also learn that they may lock and
+// suspend accounts (m.account_moderation, spec v1.18), which others must not see.
+func (s *Server) capabilities(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
+	caps := map[string]any{
 		"m.change_password": map[string]bool{"enabled": true},
 		"m.get_login_token": map[string]bool{"enabled": true},
-		// TODO(threepid): enable once accounts can hold email addresses and numbers.
-		"m.3pid_changes": map[string]bool{"enabled": false},
-	}})
+		"m.3pid_changes":    map[string]bool{"enabled": s.threePIDChanges()},
+	}
+	if rq.Admin && s.userAdmin != nil {
+		caps["m.account_moderation"] = map[string]bool{"lock": true, "suspend": true}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"capabilities": caps})
 	return nil
 }

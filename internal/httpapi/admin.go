@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/regtoken"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/mxerr"
+	"github.com/mxaccounts/mxaccounts/mxid"
 )
 
 // adminPrefix is where Synapse serves its admin API; tools written for Synapse find the
@@ -15,22 +17,57 @@ const adminPrefix = "/_synapse/admin"
 
 func (s *Server) adminRoutes(rt *router) {
 	tokens := adminPrefix + "/v1/registration_tokens"
-	rt.handle("GET", tokens, s.admin(s.listRegistrationTokens))
+	rt.handle("GET", tokens, s.admin("admin.registration_tokens.list",
+		s.listRegistrationTokens))
 	// POST .../new shares the path pattern of .../{token}: ServeMux cannot hold both.
-	rt.handle("POST", tokens+"/{token}", s.admin(s.createRegistrationToken))
-	rt.handle("GET", tokens+"/{token}", s.admin(s.getRegistrationToken))
-	rt.handle("PUT", tokens+"/{token}", s.admin(s.updateRegistrationToken))
-	rt.handle("DELETE", tokens+"/{token}", s.admin(s.deleteRegistrationToken))
+	rt.handle("POST", tokens+"/{token}", s.admin("admin.registration_tokens.create",
+		s.createRegistrationToken))
+	rt.handle("GET", tokens+"/{token}", s.admin("admin.registration_tokens.query",
+		s.getRegistrationToken))
+	rt.handle("PUT", tokens+"/{token}", s.admin("admin.registration_tokens.update",
+		s.updateRegistrationToken))
+	rt.handle("DELETE", tokens+"/{token}", s.admin("admin.registration_tokens.delete",
+		s.deleteRegistrationToken))
+
+	if s.userAdmin != nil {
+		s.adminUserRoutes(rt)
+	}
 }
 
-// admin wraps an endpoint for server admins only; others get 403 M_FORBIDDEN.
-func (s *Server) admin(h authedFunc) http.Handler {
+// admin wraps an endpoint for server admins only; others get 403 M_FORBIDDEN, checked
+// before anything is looked up, so that the answer tells nothing of the accounts. Every
+// call is an audit event named action, refusals included, with the user ID of the
+// path as its target.
+func (s *Server) admin(action string, h authedFunc) http.Handler {
 	return s.authed(func(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
 		if !rq.Admin {
+			s.audit.Record(r.Context(), audit.Event{Action: action,
+				Actor: string(rq.UserID), Target: mxid.UserID(r.PathValue("userId")),
+				Outcome: audit.Denied})
 			return mxerr.ErrForbidden.Msg("you are not a server admin")
 		}
-		return h(w, r, rq)
+		err := h(w, r, rq)
+		s.recordAdmin(r, action, rq, err)
+		return err
 	})
+}
+
+// recordAdmin audits an admin request that ended with err, with the details its
+// handler noted.
+func (s *Server) recordAdmin(r *http.Request, action string, rq *store.Requester, err error) {
+	// A registration token in the path is a credential: it stays out of the event.
+	s.record(r, audit.Event{Action: action, Actor: string(rq.UserID),
+		Target:  mxid.UserID(r.PathValue("userId")),
+		Details: requestInfo(r.Context()).auditNotes}, err)
+}
+
+// noteAudit adds key to the details of the request's admin audit event.
+func noteAudit(r *http.Request, key string, value any) {
+	ri := requestInfo(r.Context())
+	if ri.auditNotes == nil {
+		ri.auditNotes = map[string]any{}
+	}
+	ri.auditNotes[key] = value
 }
 
 // registrationTokenJSON is a token in the admin API's shape.

@@ -99,6 +99,9 @@ func (s *Server) accessToken(r *http.Request) (string, error) {
 	hasQuery := false
 	if s.cfg.QueryToken {
 		q := r.URL.Query()
+		if len(q["access_token"]) > 1 {
+			return "", mxerr.ErrMissingToken.Msg("send one access_token, not several")
+		}
 		query, hasQuery = q.Get("access_token"), q.Has("access_token")
 	}
 
@@ -122,29 +125,50 @@ func (s *Server) accessToken(r *http.Request) (string, error) {
 	return "", mxerr.ErrMissingToken.Msg("this endpoint needs an access token")
 }
 
-// clientAddr is the address rate limits key on: the peer, or the first address in
-// X-Forwarded-For when the peer is a trusted proxy.
+// clientAddr is the address rate limits key on. Behind trusted proxies it is the
+// right-most address of X-Forwarded-For that is not itself a trusted proxy: proxies
+// append what they saw, so everything left of that is what the client chose to send.
 func (s *Server) clientAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	peer, err := netip.ParseAddr(host)
+	addr, err := netip.ParseAddr(host)
 	if err != nil {
 		return host
 	}
 
-	for _, p := range s.cfg.TrustedProxies {
-		if !p.Contains(peer) {
-			continue
+	hops := forwardedFor(r)
+	for s.trustedProxy(addr) && len(hops) > 0 {
+		next, err := netip.ParseAddr(hops[len(hops)-1])
+		if err != nil {
+			break // a garbled entry: the last proxy we trust is the best we know
 		}
-		fwd := r.Header.Get("X-Forwarded-For")
-		first, _, _ := strings.Cut(fwd, ",")
-		if a, err := netip.ParseAddr(strings.TrimSpace(first)); err == nil {
-			return a.String()
+		addr, hops = next.Unmap(), hops[:len(hops)-1]
+	}
+	return addr.String()
+}
+
+func (s *Server) trustedProxy(a netip.Addr) bool {
+	for _, p := range s.cfg.TrustedProxies {
+		if p.Contains(a.Unmap()) {
+			return true
 		}
 	}
-	return peer.String()
+	return false
+}
+
+// forwardedFor returns the entries of every X-Forwarded-For header, in order.
+func forwardedFor(r *http.Request) []string {
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		for hop := range strings.SplitSeq(h, ",") {
+			if hop = strings.TrimSpace(hop); hop != "" {
+				hops = append(hops, hop)
+			}
+		}
+	}
+	return hops
 }
 
 // rateLimited is the 429 answer with the wait in milliseconds.

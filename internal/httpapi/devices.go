@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 
+	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
 	"github.com/mxaccounts/mxaccounts/mxerr"
@@ -65,6 +67,8 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, rq *store.
 	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/devices/" + string(id), Body: body}, rq, []mxid.DeviceID{id})
 	count(err)
+	s.observeUserAction(r, audit.ActionDeviceDelete, rq.UserID,
+		map[string]any{"device_ids": []mxid.DeviceID{id}}, err)
 	if err != nil {
 		return err
 	}
@@ -94,6 +98,8 @@ func (s *Server) deleteDevices(w http.ResponseWriter, r *http.Request, rq *store
 	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/delete_devices", Body: body}, rq, ids)
 	count(err)
+	s.observeUserAction(r, audit.ActionDeviceDelete, rq.UserID,
+		map[string]any{"device_ids": ids}, err)
 	if err != nil {
 		return err
 	}
@@ -124,6 +130,9 @@ func (s *Server) putDevice(w http.ResponseWriter, r *http.Request, rq *store.Req
 		var n string
 		if err := json.Unmarshal(raw, &n); err != nil {
 			return mxerr.ErrBadJSON.Msg("display_name must be a string")
+		}
+		if err := account.CheckDeviceFields(nil, &n); err != nil {
+			return err
 		}
 		name = &n
 	}

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -53,6 +54,12 @@ func decodeObject(r *http.Request, mode bodyMode) (map[string]json.RawMessage, e
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(trimmed, &obj); err != nil {
 		return nil, mxerr.ErrBadJSON.Msg("the request body must be a JSON object")
+	}
+	if bytes.Contains(trimmed, []byte(`\u0000`)) && hasNUL(trimmed) {
+		// Valid JSON, but no identifier, name or secret here may hold U+0000, and
+		// PostgreSQL cannot store it in text.
+		return nil, mxerr.ErrInvalidParam.Msg("strings in the request must not contain " +
+			"U+0000")
 	}
 	return obj, nil
 }
@@ -106,3 +113,17 @@ func stringParam(body map[string]json.RawMessage, key string) (string, bool, err
 }
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// hasNUL reports whether any string or key in the JSON document holds U+0000.
+func hasNUL(doc []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		if str, ok := tok.(string); ok && strings.ContainsRune(str, 0) {
+			return true
+		}
+	}
+}

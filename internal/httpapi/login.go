@@ -4,8 +4,10 @@ import (
 	"net/http"
 
 	"github.com/mxaccounts/mxaccounts/internal/account"
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/mxid"
 )
 
 // loginFlows serves GET /login. The token flow says that POST
@@ -52,6 +54,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if account.IsBadCredentials(err) {
 		s.limits.FailedLogin.Spend(addr)
 	}
+	var user mxid.UserID
+	if l != nil {
+		user = l.UserID
+	}
+	s.observeLogin(r, req, user, err)
 	if err != nil {
 		return err
 	}
@@ -74,7 +81,10 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, rq *store.Reques
 	if _, err := decodeObject(r, bodyOptional); err != nil {
 		return err
 	}
-	if err := s.devices.Logout(r.Context(), rq); err != nil {
+	err := s.devices.Logout(r.Context(), rq)
+	s.observeUserAction(r, audit.ActionLogout, rq.UserID,
+		map[string]any{"device_id": rq.DeviceID}, err)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
@@ -86,7 +96,9 @@ func (s *Server) logoutAll(w http.ResponseWriter, r *http.Request, rq *store.Req
 	if _, err := decodeObject(r, bodyOptional); err != nil {
 		return err
 	}
-	if err := s.devices.LogoutAll(r.Context(), rq); err != nil {
+	err := s.devices.LogoutAll(r.Context(), rq)
+	s.observeUserAction(r, audit.ActionLogoutAll, rq.UserID, nil, err)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct{}{})

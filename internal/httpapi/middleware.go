@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/mxerr"
 	"github.com/mxaccounts/mxaccounts/mxid"
 )
@@ -20,6 +22,8 @@ type reqInfo struct {
 	userID mxid.UserID
 	// cause is the internal error behind a 500, logged here and never sent.
 	cause error
+	// auditNotes are details a handler adds to the audit event of an admin request.
+	auditNotes map[string]any
 }
 
 type reqInfoKey struct{}
@@ -54,14 +58,24 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// logRequests writes one line per request: method, route, status, duration and user. It
-// never logs the query string or the body, where tokens and passwords travel.
+// logRequests writes one line per request: method, route, status, duration and user,
+// and counts the request in the metrics by its route pattern. It never logs the query
+// string or the body, where tokens and passwords travel. It also gives the request
+// context the client that audit events record.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ri := &reqInfo{id: rand.Text()[:12]}
 		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri)))
+		ctx := context.WithValue(r.Context(), reqInfoKey{}, ri)
+		ctx = audit.WithClient(ctx, audit.Client{IP: s.clientAddr(r),
+			UserAgent: r.UserAgent()})
+		next.ServeHTTP(sw, r.WithContext(ctx))
+
+		if sw.status == 0 {
+			sw.status = http.StatusOK // the handler wrote nothing, which net/http sends so
+		}
+		s.metrics.ObserveRequest(r.Method, routePath(ri.route), sw.status, time.Since(start))
 
 		level := slog.LevelInfo
 		if sw.status >= 500 {
@@ -70,7 +84,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		attrs := []slog.Attr{
 			slog.String("request_id", ri.id),
 			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
+			slog.String("path", loggedPath(r.URL.Path, ri.route)),
 			slog.String("route", ri.route),
 			slog.Int("status", sw.status),
 			slog.Duration("duration", time.Since(start)),
@@ -84,6 +98,16 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
 	})
+}
+
+// routePath returns the path of a ServeMux pattern ("GET /x/{id}" → "/x/{id}"), which
+// names the route in metrics without a series per user ID; "" when no route matched
+// (the request never reached the router).
+func routePath(pattern string) string {
+	if _, path, ok := strings.Cut(pattern, " "); ok {
+		return path
+	}
+	return pattern
 }
 
 // recoverPanics turns a panic into a logged 500 with the standard error body.
@@ -122,10 +146,16 @@ func cors(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody caps request bodies: a declared length over the cap is refused before any
+// limitBody refuses U+0000 in the path and query, which no identifier may hold, and
+// caps request bodies: a declared length over the cap is refused before any
 // byte is read, and a body that grows past it fails to decode with M_TOO_LARGE.
 func (s *Server) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.ContainsRune(r.URL.Path, 0) || strings.Contains(r.URL.RawQuery, "%00") {
+			writeError(w, r, mxerr.ErrInvalidParam.Msg("the path and query must not "+
+				"contain U+0000"))
+			return
+		}
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			writeError(w, r, mxerr.ErrTooLarge.Msg("the request body is larger than %d bytes",
 				s.cfg.MaxBodyBytes))
@@ -134,4 +164,13 @@ func (s *Server) limitBody(next http.Handler) http.Handler {
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// loggedPath is the path for the request log: the route pattern instead when the path
+// holds a secret, as the registration-token admin paths do.
+func loggedPath(path, route string) string {
+	if strings.Contains(route, "{token}") {
+		return route
+	}
+	return path
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/mxaccounts/mxaccounts/internal/account"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
 	"github.com/mxaccounts/mxaccounts/mxerr"
+	"github.com/mxaccounts/mxaccounts/mxid"
 )
 
 // loginTypeAppService is the body type of an application service's registration.
@@ -40,6 +41,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if ok, wait := s.limits.Register.Check(addr); !ok {
 		return rateLimited(wait.Milliseconds())
 	}
+	if err := s.limitHashing(addr, body, "password", kind); err != nil {
+		return err
+	}
 	var reg *account.Registered
 	switch {
 	case kind == "guest":
@@ -56,12 +60,29 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 	if err == nil || isFailedStage(err) {
 		s.limits.Register.Spend(addr)
 	}
+	s.observeRegistration(r, registrationKind(kind), registeredUser(reg), err)
 	if err != nil {
 		return err
 	}
 
 	s.writeRegistered(w, reg)
 	return nil
+}
+
+// registrationKind names the kind of a registration in metrics and audit events.
+func registrationKind(kind string) string {
+	if kind == "guest" {
+		return "guest"
+	}
+	return "user"
+}
+
+// registeredUser returns the user ID of reg, "" for none.
+func registeredUser(reg *account.Registered) mxid.UserID {
+	if reg == nil {
+		return ""
+	}
+	return reg.UserID
 }
 
 // registerAppService serves POST /register with type m.login.application_service:
@@ -78,6 +99,7 @@ func (s *Server) registerAppService(
 		return err
 	}
 	reg, err := s.accounts.RegisterAppService(r.Context(), svc, p)
+	s.observeRegistration(r, "appservice", registeredUser(reg), err)
 	if err != nil {
 		return err
 	}
@@ -97,6 +119,9 @@ func (s *Server) writeRegistered(w http.ResponseWriter, reg *account.Registered)
 
 // registerAvailable serves GET /register/available.
 func (s *Server) registerAvailable(w http.ResponseWriter, r *http.Request) error {
+	if ok, wait := s.limits.Availability.Allow(s.clientAddr(r)); !ok {
+		return rateLimited(wait.Milliseconds())
+	}
 	q := r.URL.Query()
 	if !q.Has("username") {
 		return mxerr.ErrMissingParam.Msg("the username query parameter is required")
@@ -141,4 +166,18 @@ func (s *Server) registrationTokenValidity(w http.ResponseWriter, r *http.Reques
 func isFailedStage(err error) bool {
 	var e *mxerr.Error
 	return errors.As(err, &e) && e.UIA != nil
+}
+
+// limitHashing counts a request that carries a password to hash (key in body) against
+// the client's hashing budget; guests send none that is used.
+func (s *Server) limitHashing(
+	addr string, body map[string]json.RawMessage, key, kind string,
+) error {
+	if _, ok := body[key]; !ok || kind == "guest" {
+		return nil
+	}
+	if ok, wait := s.limits.PasswordHashing.Allow(addr); !ok {
+		return rateLimited(wait.Milliseconds())
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 
@@ -53,6 +54,11 @@ func (rt *router) client(method, path string, h http.Handler) {
 }
 
 func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p != "/" && path.Clean(p) != strings.TrimSuffix(p, "/") {
+		// ServeMux would answer a redirect in HTML; no Matrix path has // . or ..
+		writeError(w, r, mxerr.ErrUnrecognized.Msg("unrecognised request: %s", p))
+		return
+	}
 	_, pattern := rt.mux.Handler(r)
 	requestInfo(r.Context()).route = pattern
 	rt.mux.ServeHTTP(w, r)

@@ -13,10 +13,14 @@ import (
 
 	"github.com/mxaccounts/mxaccounts/internal/account"
 	"github.com/mxaccounts/mxaccounts/internal/appservice"
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/device"
+	"github.com/mxaccounts/mxaccounts/internal/metrics"
 	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
 	"github.com/mxaccounts/mxaccounts/internal/regtoken"
 	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/threepid"
+	"github.com/mxaccounts/mxaccounts/internal/useradmin"
 )
 
 // Config is what the handlers need to know of the configuration.
@@ -34,6 +38,9 @@ type Config struct {
 	// (/auth/{authType}/fallback/web), given the function that finds a request's client
 	// address for rate limits; nil serves no fallback pages.
 	Fallback func(clientAddr func(*http.Request) string) http.Handler
+	// Validation serves the confirmation page that the link of a 3PID validation
+	// message opens (/_mxaccounts/validate/{medium}/confirm); nil serves none.
+	Validation http.Handler
 }
 
 // Limiters are the rate limiters of the endpoints that can be brute-forced.
@@ -41,6 +48,12 @@ type Limiters struct {
 	FailedLogin   *ratelimit.Limiter
 	TokenValidity *ratelimit.Limiter
 	Register      *ratelimit.Limiter
+	// RequestToken limits validation messages per client address and per address.
+	RequestToken *ratelimit.Limiter
+	// PasswordHashing limits requests that carry a new password to hash.
+	PasswordHashing *ratelimit.Limiter
+	// Availability limits username availability checks.
+	Availability *ratelimit.Limiter
 }
 
 // Server holds the services the handlers call.
@@ -54,6 +67,13 @@ type Server struct {
 	appServices *appservice.Registry
 	limits      Limiters
 	log         *slog.Logger
+	// threepids serves validation sessions and the account's 3PIDs; nil routes none.
+	threepids *threepid.Service
+	// userAdmin serves the admin API for accounts; nil serves none of it.
+	userAdmin *useradmin.Service
+	// audit and metrics may be nil: nothing is recorded then.
+	audit   *audit.Recorder
+	metrics *metrics.Metrics
 }
 
 // Services are what the handlers call.
@@ -65,6 +85,16 @@ type Services struct {
 	// AppServices is nil when no application service is registered.
 	AppServices *appservice.Registry
 	Limits      Limiters
+	// ThreePIDs serves validation sessions and the account's 3PIDs; nil routes none of
+	// their endpoints.
+	ThreePIDs *threepid.Service
+	// UserAdmin serves the admin API for accounts and shared-secret registration; nil
+	// serves none of it.
+	UserAdmin *useradmin.Service
+	// Audit records security events; nil records none.
+	Audit *audit.Recorder
+	// Metrics counts requests, logins and registrations; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // New returns a Server.
@@ -72,7 +102,8 @@ func New(cfg Config, svc Services, log *slog.Logger) *Server {
 	cfg.PublicBaseURL = strings.TrimSuffix(cfg.PublicBaseURL, "/") + "/"
 	return &Server{cfg: cfg, store: svc.Store, accounts: svc.Accounts, devices: svc.Devices,
 		regTokens: svc.RegTokens, appServices: svc.AppServices, limits: svc.Limits,
-		log: log}
+		log: log, userAdmin: svc.UserAdmin, audit: svc.Audit, metrics: svc.Metrics,
+		threepids: svc.ThreePIDs}
 }
 
 // Handler returns the whole client API: routes wrapped in the middleware chain,
@@ -82,6 +113,7 @@ func (s *Server) Handler() http.Handler {
 	s.routes(rt)
 
 	var h http.Handler = rt
+	h = withAcceptLanguage(h)
 	h = s.limitBody(h)
 	h = cors(h)
 	h = s.logRequests(h)
@@ -122,5 +154,6 @@ func (s *Server) routes(rt *router) {
 		rt.client("POST", "/auth/{authType}/fallback/web", fallback)
 	}
 
+	s.threepidRoutes(rt)
 	s.adminRoutes(rt)
 }

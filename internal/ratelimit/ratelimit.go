@@ -13,11 +13,14 @@ import (
 // idleAfter is how long a key's bucket lives without use; by then it is full again.
 const idleAfter = 10 * time.Minute
 
-// Limiter holds one bucket per key. A disabled Limiter allows everything.
+// Limiter holds one bucket per key. A disabled or nil Limiter allows everything.
 type Limiter struct {
 	limit   rate.Limit
 	burst   int
 	enabled bool
+
+	// onReject is called for every refusal; nil for none.
+	onReject func()
 
 	mu        sync.Mutex
 	buckets   map[string]*bucket
@@ -36,35 +39,47 @@ func New(perSecond float64, burst int, enabled bool) *Limiter {
 		buckets: map[string]*bucket{}, now: time.Now}
 }
 
+// OnReject makes l call fn each time Allow or Check refuses, for metrics. Call it before
+// l is in use.
+func (l *Limiter) OnReject(fn func()) { l.onReject = fn }
+
+// reject reports a refusal and returns how long to wait.
+func (l *Limiter) reject(b *rate.Limiter, now time.Time) (bool, time.Duration) {
+	if l.onReject != nil {
+		l.onReject()
+	}
+	return false, l.wait(b, now)
+}
+
 // Allow takes one event from key's bucket. When the bucket is empty it takes nothing
 // and returns false with how long to wait.
 func (l *Limiter) Allow(key string) (bool, time.Duration) {
-	if !l.enabled {
+	if l == nil || !l.enabled {
 		return true, 0
 	}
 	b, now := l.bucket(key)
 	if b.AllowN(now, 1) {
 		return true, 0
 	}
-	return false, l.wait(b, now)
+	return l.reject(b, now)
 }
 
 // Check reports, without taking anything, whether key's bucket has an event left, and
 // if not how long to wait. Use it with Spend for limits on failures only.
 func (l *Limiter) Check(key string) (bool, time.Duration) {
-	if !l.enabled {
+	if l == nil || !l.enabled {
 		return true, 0
 	}
 	b, now := l.bucket(key)
 	if b.TokensAt(now) >= 1 {
 		return true, 0
 	}
-	return false, l.wait(b, now)
+	return l.reject(b, now)
 }
 
 // Spend takes one event from key's bucket, as a failure does.
 func (l *Limiter) Spend(key string) {
-	if !l.enabled {
+	if l == nil || !l.enabled {
 		return
 	}
 	b, now := l.bucket(key)

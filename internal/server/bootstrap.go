@@ -22,7 +22,8 @@ func (s *Server) bootstrap(ctx context.Context, w io.Writer) error {
 	}
 
 	now := time.Now().UnixMilli()
-	n, err := s.store.CountAccounts(ctx)
+	// An application service's own account is no user who could administer anything.
+	n, err := s.store.CountPeople(ctx)
 	if err != nil || n > 0 {
 		return err
 	}
@@ -50,8 +51,17 @@ Register with any Matrix client, or with curl:
       "username": "alice", "password": "choose-a-password",
       "auth": {"type": "m.login.registration_token", "token": "%s"}}'
 
-More tokens: mxaccounts token create --data %s
+More tokens: mxaccounts token create %s
 
-`, tok.Token, base, tok.Token, s.cfg.DataDir)
+`, tok.Token, base, tok.Token, s.storeFlags())
 	return nil
+}
+
+// storeFlags are the flags that point a command at this server's store.
+func (s *Server) storeFlags() string {
+	flags := "--data " + s.cfg.DataDir
+	if s.cfg.File != "" {
+		flags = "--config " + s.cfg.File + " " + flags
+	}
+	return flags
 }

@@ -16,15 +16,19 @@ import (
 
 	"github.com/mxaccounts/mxaccounts/internal/account"
 	"github.com/mxaccounts/mxaccounts/internal/appservice"
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/config"
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/httpapi"
+	"github.com/mxaccounts/mxaccounts/internal/metrics"
 	"github.com/mxaccounts/mxaccounts/internal/password"
 	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
 	"github.com/mxaccounts/mxaccounts/internal/regtoken"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/store/sqlstore"
+	"github.com/mxaccounts/mxaccounts/internal/threepid"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
+	"github.com/mxaccounts/mxaccounts/internal/useradmin"
 	"github.com/mxaccounts/mxaccounts/internal/web"
 )
 
@@ -37,18 +41,38 @@ type Server struct {
 	store   *sqlstore.Store
 	handler http.Handler
 	log     *slog.Logger
+	// ops serves /metrics, /health and /ready on opsListener; the listener is nil
+	// when metrics.listen is empty.
+	ops         http.Handler
+	opsListener net.Listener
 }
 
 // OpenStore opens the database that cfg names, migrating it when the config says so.
 func OpenStore(ctx context.Context, cfg *config.Config) (*sqlstore.Store, error) {
-	return sqlstore.Open(ctx, sqlstore.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir,
-		MaxOpenConns: cfg.Database.MaxOpenConns, Migrate: cfg.Database.MigrateOnStart})
+	return sqlstore.Open(ctx, storeOptions(cfg))
+}
+
+func storeOptions(cfg *config.Config) sqlstore.Options {
+	return sqlstore.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir,
+		MaxOpenConns: cfg.Database.MaxOpenConns, Migrate: cfg.Database.MigrateOnStart}
 }
 
 // New builds a server from cfg, which must be valid.
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, error) {
-	st, err := OpenStore(ctx, cfg)
+	reg, m := newRegistry()
+	opts := storeOptions(cfg)
+	opts.ObserveQuery = m.Query
+	st, err := sqlstore.Open(ctx, opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := metrics.RegisterPools(reg, poolStats(st)); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("register pool metrics: %w", err)
+	}
+	secret, err := cfg.Admin.Secret()
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 
@@ -63,7 +87,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		st.Close()
 		return nil, err
 	}
-	svc := NewServices(st, cfg, appServices)
+	mailer, err := newMailer(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	rec := audit.NewRecorder(st, log)
+	svc := NewServicesWith(st, cfg, appServices, Options{Metrics: m, Audit: rec,
+		SharedSecret: secret, EmailSender: mailer, Log: log})
 	accounts, devices := svc.Accounts, svc.Devices
 	if err := accounts.EnsureAppServiceSenders(ctx); err != nil {
 		st.Close()
@@ -71,9 +102,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 	}
 
 	rl := cfg.RateLimits
-	limiter := func(r config.Rate) *ratelimit.Limiter {
-		return ratelimit.New(r.PerSecond, r.Burst, rl.Enabled)
+	limiter := func(name string, r config.Rate) *ratelimit.Limiter {
+		l := ratelimit.New(r.PerSecond, r.Burst, rl.Enabled)
+		l.OnReject(func() { m.RateLimited(name) })
+		return l
 	}
+	// One bucket of failed passwords per address, whether they come through /login,
+	// a UIA stage or a fallback page.
+	failedLogin := limiter("failed_login", rl.FailedLogin)
 	api := httpapi.New(httpapi.Config{
 		ServerName:          cfg.ServerName,
 		PublicBaseURL:       cfg.PublicBaseURL,
@@ -85,9 +121,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 			return web.NewFallback(svc.UIA, web.Options{
 				ServerName: cfg.ServerName, PublicBaseURL: cfg.PublicBaseURL,
 				CaptchaVerifyURL: cfg.Registration.Captcha.VerifyURL,
-				FailureLimiter:   limiter(rl.FailedLogin), ClientAddr: clientAddr, Log: log,
+				FailureLimiter:   failedLogin,
+				ClientAddr:       clientAddr, Log: log,
 			})
 		},
+		Validation: web.NewValidation(svc.ThreePIDs, web.ValidationOptions{
+			ServerName: cfg.ServerName, PublicBaseURL: cfg.PublicBaseURL, Log: log,
+		}),
 	}, httpapi.Services{
 		Store:       st,
 		Accounts:    accounts,
@@ -95,13 +135,29 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		RegTokens:   regtoken.New(st),
 		AppServices: appServices,
 		Limits: httpapi.Limiters{
-			FailedLogin:   limiter(rl.FailedLogin),
-			TokenValidity: limiter(rl.TokenValidity),
-			Register:      limiter(rl.Register),
+			FailedLogin:     failedLogin,
+			TokenValidity:   limiter("token_validity", rl.TokenValidity),
+			Register:        limiter("register", rl.Register),
+			RequestToken:    limiter("request_token", rl.RequestToken),
+			PasswordHashing: limiter("password_hashing", rl.PasswordHashing),
+			Availability:    limiter("availability", rl.Availability),
 		},
+		ThreePIDs: svc.ThreePIDs,
+		UserAdmin: svc.UserAdmin,
+		Audit:     rec,
+		Metrics:   m,
 	}, log)
 
-	return &Server{cfg: cfg, store: st, handler: api.Handler(), log: log}, nil
+	s := &Server{cfg: cfg, store: st, handler: api.Handler(), log: log,
+		ops: metrics.Handler(reg, st.Ping, log)}
+	if cfg.Metrics.Listen != "" {
+		// Listening here, not in Run, lets a taken port stop the start.
+		if s.opsListener, err = net.Listen("tcp", cfg.Metrics.Listen); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("listen on metrics.listen %s: %w", cfg.Metrics.Listen, err)
+		}
+	}
+	return s, nil
 }
 
 // Services are the services that the server and the command-line tools share.
@@ -110,15 +166,50 @@ type Services struct {
 	Devices  *device.Service
 	// UIA is the engine every UIA-protected endpoint and the fallback pages use.
 	UIA *uia.Engine
+	// UserAdmin carries out operators' actions on accounts.
+	UserAdmin *useradmin.Service
+	// Audit records security events (nil records none); code that adds or removes
+	// 3PIDs records those events with it.
+	Audit *audit.Recorder
+	// Metrics counts what the services do (nil counts nothing); the email and SMS
+	// senders count their messages with it.
+	Metrics *metrics.Metrics
+	// ThreePIDs runs 3PID validation sessions and the accounts' addresses.
+	ThreePIDs *threepid.Service
 }
 
-// NewServices builds the services over st.
+// Options adds to the services what only some of their users need.
+type Options struct {
+	// Metrics receives the password hash times; nil for none.
+	Metrics *metrics.Metrics
+	// Audit is handed on in Services.Audit.
+	Audit *audit.Recorder
+	// SharedSecret enables shared-secret registration; "" leaves it off.
+	SharedSecret string
+	// EmailSender delivers email; nil validates no email address.
+	EmailSender threepid.Sender
+	// Log receives what the services log, such as failed notices; nil discards it.
+	Log *slog.Logger
+}
+
+// NewServices builds the services over st, without metrics, audit log or shared
+// secret.
 func NewServices(
 	st store.Store, cfg *config.Config, appServices *appservice.Registry,
+) *Services {
+	return NewServicesWith(st, cfg, appServices, Options{})
+}
+
+// NewServicesWith builds the services over st with opts.
+func NewServicesWith(
+	st store.Store, cfg *config.Config, appServices *appservice.Registry, opts Options,
 ) *Services {
 	a := cfg.Passwords.Argon2
 	hasher := password.NewHasher(password.Params{MemoryKiB: a.MemoryKiB,
 		Iterations: a.Iterations, Parallelism: a.Parallelism})
+	if opts.Metrics != nil {
+		hasher.Observe(opts.Metrics.PasswordHash)
+	}
 	devices := device.New(st, device.Config{
 		AccessLifetime:     cfg.Tokens.AccessLifetime,
 		RefreshLifetime:    cfg.Tokens.RefreshLifetime,
@@ -133,6 +224,7 @@ func NewServices(
 	for _, re := range cfg.Registration.DenyRegex {
 		deny = append(deny, regexp.MustCompile(re)) // validated with the config
 	}
+	threepids := newThreePIDs(st, cfg, engine, opts.EmailSender, opts.Log)
 	accounts := account.New(account.Config{
 		ServerName:          cfg.ServerName,
 		RegistrationEnabled: cfg.Registration.Enabled,
@@ -142,9 +234,13 @@ func NewServices(
 		Terms:               terms,
 		AppServices:         appServices,
 		Policy:              password.Policy(cfg.Passwords.Policy),
+		ThreePIDs:           threepids,
 	}, st, hasher, devices, engine)
 	engine.AddStages(accounts.PasswordStage())
-	return &Services{Accounts: accounts, Devices: devices, UIA: engine}
+	admin := useradmin.New(useradmin.Config{ServerName: cfg.ServerName,
+		SharedSecret: opts.SharedSecret}, st, accounts, devices, hasher)
+	return &Services{Accounts: accounts, Devices: devices, UIA: engine, UserAdmin: admin,
+		Audit: opts.Audit, Metrics: opts.Metrics, ThreePIDs: threepids}
 }
 
 // LoadAppServices reads the application-service registrations that cfg names; nil when
@@ -159,7 +255,9 @@ func LoadAppServices(cfg *config.Config) (*appservice.Registry, error) {
 
 // flows returns the UIA flows per operation that cfg asks for. Registration is one
 // flow: the captcha first when enabled, then the token unless registration is open,
-// then the terms when there are any; m.login.dummy stands in for an empty flow.
+// then the terms when there are any, then the email stage when registration requires
+// an address; m.login.dummy stands in for an empty flow. A password reset (no access
+// token) may also prove the user with a validated email address.
 func flows(cfg *config.Config) uia.Flows {
 	var stages []string
 	reg := cfg.Registration
@@ -175,12 +273,16 @@ func flows(cfg *config.Config) uia.Flows {
 	if len(stages) == 0 {
 		stages = []string{uia.TypeDummy}
 	}
-	register := [][]string{stages}
+	register := emailFlows(cfg, [][]string{stages}, uia.OpRegister)
 
 	password := [][]string{{account.TypePassword}}
+	reset := emailFlows(cfg, password, uia.OpPasswordReset)
 	return func(op uia.Operation) [][]string {
-		if op == uia.OpRegister {
+		switch op {
+		case uia.OpRegister:
 			return register
+		case uia.OpPasswordReset:
+			return reset
 		}
 		return password
 	}
@@ -192,8 +294,21 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Store returns the server's store.
 func (s *Server) Store() *sqlstore.Store { return s.store }
 
-// Close releases the store.
-func (s *Server) Close() error { return s.store.Close() }
+// MetricsAddr returns the address of the metrics listener, "" when there is none.
+func (s *Server) MetricsAddr() string {
+	if s.opsListener == nil {
+		return ""
+	}
+	return s.opsListener.Addr().String()
+}
+
+// Close releases the store and the metrics listener if Run never served on it.
+func (s *Server) Close() error {
+	if s.opsListener != nil {
+		_ = s.opsListener.Close() // closed already once Run has served on it
+	}
+	return s.store.Close()
+}
 
 // Run serves on ln until ctx ends, then lets in-flight requests finish within the
 // configured shutdown timeout. Before serving it prints the bootstrap token to banner
@@ -216,6 +331,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, banner io.Writer) err
 	go func() { errc <- srv.Serve(ln) }()
 	s.log.Info("serving the client API", "listen", ln.Addr().String(),
 		"server_name", s.cfg.ServerName, "public_baseurl", s.cfg.PublicBaseURL)
+	ops := s.serveOps()
 
 	select {
 	case err := <-errc:
@@ -227,6 +343,9 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, banner io.Writer) err
 		"timeout", s.cfg.HTTP.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTP.ShutdownTimeout)
 	defer cancel()
+	if ops != nil {
+		_ = ops.Shutdown(sctx) // scrapes need not finish
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
@@ -234,6 +353,28 @@ func (s *Server) Run(ctx context.Context, ln net.Listener, banner io.Writer) err
 		return err
 	}
 	return nil
+}
+
+// serveOps serves /metrics, /health and /ready on the metrics listener, if there is
+// one, and returns its server for the shutdown; nil when there is none.
+func (s *Server) serveOps() *http.Server {
+	if s.opsListener == nil {
+		return nil
+	}
+	srv := &http.Server{
+		Handler:           s.ops,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(s.opsListener); !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("the metrics listener stopped", "error", err)
+		}
+	}()
+	s.log.Info("serving metrics, health and readiness",
+		"listen", s.opsListener.Addr().String())
+	return srv
 }
 
 // janitor clears expired UIA sessions, which gives back their token reservations.
@@ -253,6 +394,8 @@ func (s *Server) janitor(ctx context.Context) {
 		} else if n > 0 {
 			s.log.Debug("cleared expired UIA sessions", "count", n)
 		}
+		s.sweepOperatorTables(ctx, time.Now())
+		s.sweepValidationSessions(ctx, time.Now())
 	}
 }
 

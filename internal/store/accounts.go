@@ -39,9 +39,15 @@ type Accounts interface {
 	CreateAccount(ctx context.Context, a *Account) error
 	// AccountByLocalpart returns the account or ErrNotFound.
 	AccountByLocalpart(ctx context.Context, localpart string) (*Account, error)
+	// LockAccount reads user's account inside a transaction and keeps others from
+	// changing it until the transaction ends; ErrNotFound when no such account.
+	LockAccount(ctx context.Context, user mxid.UserID) (*Account, error)
 	// LocalpartTaken reports whether any account, deactivated ones included, holds
 	// localpart.
 	LocalpartTaken(ctx context.Context, localpart string) (bool, error)
+	// CountPeople returns how many accounts exist that are not application services'
+	// own (their senders), deactivated ones included.
+	CountPeople(ctx context.Context) (int64, error)
 	// CountAccounts returns how many accounts exist, of every kind.
 	CountAccounts(ctx context.Context) (int64, error)
 	// Deactivate marks user deactivated for good; with erase it also drops the password

@@ -25,6 +25,11 @@ type Store interface {
 	UIASessions
 	RegistrationTokens
 	Tokens
+	ValidationSessions
+	ThreePIDs
+	AccountAdmin
+	SharedSecretNonces
+	AuditLog
 
 	// Transact runs fn in one transaction and commits when fn returns nil; any error
 	// rolls everything back and is returned. The Store given to fn must not be used

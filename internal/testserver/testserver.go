@@ -25,6 +25,9 @@ type Server struct {
 	Config *config.Config
 	// Store is its store, for setting up and checking state.
 	Store store.Store
+	// MetricsURL is the base URL of the metrics listener (/metrics, /health, /ready),
+	// or "" without WithMetrics.
+	MetricsURL string
 }
 
 // Option changes the configuration before the server starts.
@@ -41,6 +44,11 @@ func WithRateLimits() Option { return func(c *config.Config) { c.RateLimits.Enab
 
 // WithDatabase runs the server on the PostgreSQL database at url instead of SQLite.
 func WithDatabase(url string) Option { return func(c *config.Config) { c.Database.URL = url } }
+
+// WithMetrics starts the metrics listener on a loopback port; see Server.MetricsURL.
+func WithMetrics() Option {
+	return func(c *config.Config) { c.Metrics.Listen = "127.0.0.1:0" }
+}
 
 // WithConfig applies any change to the configuration.
 func WithConfig(fn func(*config.Config)) Option { return Option(fn) }
@@ -95,7 +103,11 @@ func Start(t testing.TB, opts ...Option) *Server {
 		}
 		srv.Close()
 	})
-	return &Server{URL: url, Config: cfg, Store: srv.Store()}
+	out := &Server{URL: url, Config: cfg, Store: srv.Store()}
+	if addr := srv.MetricsAddr(); addr != "" {
+		out.MetricsURL = "http://" + addr
+	}
+	return out
 }
 
 // RegistrationToken creates a registration token with unlimited uses and returns it.

@@ -91,3 +91,9 @@ func letters(n int) string {
 	}
 	return string(b)
 }
+
+// ValidationToken returns the token of a 3PID validation link (128 bits, upper-case
+// letters and digits, so that it survives mail clients and line breaks).
+func ValidationToken() string {
+	return rand.Text()
+}

@@ -31,6 +31,10 @@ const (
 	OpAddThreepid  Operation = "3pid_add"
 	OpDeleteDevice Operation = "device_delete"
 	OpLoginToken   Operation = "login_token"
+
+	// OpPasswordReset is a password change without an access token: the user proves
+	// who they are with a stage such as a validated email address.
+	OpPasswordReset Operation = "password_reset"
 )
 
 // Stage completes one auth type.

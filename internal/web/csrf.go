@@ -99,16 +99,19 @@ func csrfMAC(secret []byte, stage, session string) []byte {
 // Under the pages' Referrer-Policy no-referrer, browsers send "Origin: null" even for
 // the page's own form, so null passes when Sec-Fetch-Site, which a page cannot set,
 // vouches for the request; browsers too old to send it get refused.
-func (f *Fallback) sameOrigin(r *http.Request) bool {
+func (f *Fallback) sameOrigin(r *http.Request) bool { return sameOrigin(r, f.origin) }
+
+// sameOrigin is Fallback.sameOrigin for pages whose public origin is origin.
+func sameOrigin(r *http.Request, origin string) bool {
 	site := r.Header.Get("Sec-Fetch-Site")
 	if site != "" && site != "same-origin" {
 		return false
 	}
-	origin := r.Header.Get("Origin")
+	sent := r.Header.Get("Origin")
 	switch {
-	case origin == "":
+	case sent == "":
 		return true
-	case origin == "null":
+	case sent == "null":
 		return site == "same-origin"
 	}
 
@@ -116,8 +119,8 @@ func (f *Fallback) sameOrigin(r *http.Request) bool {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	got := normalizeOrigin(origin)
-	return got != "" && (got == f.origin || got == normalizeOrigin(scheme+"://"+r.Host))
+	got := normalizeOrigin(sent)
+	return got != "" && (got == origin || got == normalizeOrigin(scheme+"://"+r.Host))
 }
 
 // publicOrigin returns the origin of the public base URL, or "" when it has none, and

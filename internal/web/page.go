@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"html/template"
+	"log/slog"
 	"net/http"
 	"strings"
 	"unicode"
@@ -27,7 +28,8 @@ var styleSheet string
 var doneScript string
 
 // pages are the parsed templates by name, each the layout with one page's content.
-var pages = parsePages("token", "terms", "recaptcha", "password", "done", "error")
+var pages = parsePages("token", "terms", "recaptcha", "password", "done", "error",
+	"confirm", "confirmed")
 
 // styleHash and scriptHash allow the inlined stylesheet and completion script in the
 // Content-Security-Policy. Both are fixed, so a hash serves better than a nonce: no
@@ -66,6 +68,8 @@ type view struct {
 	Policies []policyLink
 	Captcha  *captchaView
 	UserID   string
+	// Confirm is the session that a validation link opens.
+	Confirm *confirmView
 }
 
 // captchaView is the captcha widget: the provider's script, the container class it
@@ -120,11 +124,20 @@ func (f *Fallback) render(
 	w http.ResponseWriter, status int, page string, v *view, policy contentPolicy,
 ) {
 	v.ServerName = f.opts.ServerName
+	writePage(w, status, page, v, policy, f.opts.Log)
+}
+
+// writePage renders page with v, whose ServerName is set, and writes it with its
+// Content-Security-Policy.
+func writePage(
+	w http.ResponseWriter, status int, page string, v *view, policy contentPolicy,
+	log *slog.Logger,
+) {
 	v.Style = template.CSS(styleSheet)
 
 	var buf bytes.Buffer
 	if err := pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
-		f.opts.Log.Error("render fallback page", "page", page, "error", err)
+		log.Error("render page", "page", page, "error", err)
 		http.Error(w, "internal server error", http.StatusInternalServerError)
 		return
 	}
@@ -153,6 +166,10 @@ type contentPolicy struct {
 	script bool
 	// extra are the captcha provider's sources, when the page shows the widget.
 	extra captchaSources
+	// formTargets are origins besides the page's own that its form may end up at: the
+	// next_link that a confirmation redirects to, since browsers apply form-action to
+	// the redirects that follow a form post.
+	formTargets []string
 }
 
 // String returns the header value.
@@ -167,7 +184,7 @@ func (p contentPolicy) String() string {
 		sourceList("style-src", append([]string{styleHash}, p.extra.Style...)),
 		sourceList("frame-src", p.extra.Frame),
 		sourceList("connect-src", p.extra.Connect),
-		"form-action 'self'",
+		sourceList("form-action", append([]string{"'self'"}, p.formTargets...)),
 		"frame-ancestors 'none'",
 		"base-uri 'none'",
 	}

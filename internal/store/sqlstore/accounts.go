@@ -48,6 +48,18 @@ func (s *Store) AccountByLocalpart(ctx context.Context, localpart string) (*stor
 	return &a, nil
 }
 
+const selectAccountByUserID = `SELECT ` + accountColumns + ` FROM accounts WHERE user_id = ?`
+
+// LockAccount implements store.Accounts.
+func (s *Store) LockAccount(ctx context.Context, user mxid.UserID) (*store.Account, error) {
+	var a store.Account
+	q := selectAccountByUserID + s.b.lockSuffix()
+	if err := scanAccount(s.q.queryRow(ctx, q, user), &a); err != nil {
+		return nil, fmt.Errorf("lock account %s: %w", user, err)
+	}
+	return &a, nil
+}
+
 // scanAccount reads the columns of accountColumns into a.
 func scanAccount(r row, a *store.Account, extra ...any) error {
 	dest := append([]any{&a.UserID, &a.Localpart, &a.PasswordHash, &a.Kind, &a.Admin,
@@ -62,6 +74,17 @@ func (s *Store) LocalpartTaken(ctx context.Context, localpart string) (bool, err
 		return false, fmt.Errorf("look up localpart %q: %w", localpart, err)
 	}
 	return n > 0, nil
+}
+
+const selectPeopleCount = `SELECT COUNT(*) FROM accounts WHERE kind <> 'appservice'`
+
+// CountPeople implements store.Accounts.
+func (s *Store) CountPeople(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.q.queryRow(ctx, selectPeopleCount).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count accounts: %w", err)
+	}
+	return n, nil
 }
 
 // CountAccounts implements store.Accounts.

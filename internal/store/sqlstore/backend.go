@@ -41,8 +41,13 @@ type backend interface {
 	transact(ctx context.Context, fn func(q querier) error) error
 	// isUniqueViolation reports whether err is a unique or primary key violation.
 	isUniqueViolation(err error) bool
+	// lockSuffix ends a SELECT that locks its rows until the transaction ends: FOR UPDATE
+	// where the database has row locks, nothing where transactions are serialised.
+	lockSuffix() string
 	// migrate applies pending migrations.
 	migrate(ctx context.Context) error
+	// poolStats describes the connection pools.
+	poolStats() []PoolStat
 	ping(ctx context.Context) error
 	close() error
 }

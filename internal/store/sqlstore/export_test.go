@@ -18,13 +18,13 @@ type Row = row
 // Dialect names the database s runs on: "sqlite" or "postgres", as the subtests of
 // storetest are named.
 func (s *Store) Dialect() string {
-	switch s.b.(type) {
+	switch s.base().(type) {
 	case *sqliteBackend:
 		return "sqlite"
 	case *postgresBackend:
 		return "postgres"
 	default:
-		panic(fmt.Sprintf("unknown backend %T", s.b))
+		panic(fmt.Sprintf("unknown backend %T", s.base()))
 	}
 }
 

@@ -206,6 +206,7 @@ func sqliteSchema(t *testing.T, s *sqlstore.Store) schema {
 	})
 
 	for table, cols := range sc.tables {
+		var keys, intKeys []string
 		query(t, s, `SELECT name, type, "notnull", pk FROM pragma_table_info(?)`,
 			[]any{table}, func(r sqlstore.Rows) error {
 				var (
@@ -217,8 +218,19 @@ func sqliteSchema(t *testing.T, s *sqlstore.Store) schema {
 				// says NOT NULL; the store never writes NULL there, and PostgreSQL makes
 				// such columns NOT NULL, so they count as NOT NULL here.
 				cols[name] = column{kind: sqliteKind(typ), notNull: notNull == 1 || pk > 0}
+				if pk > 0 {
+					keys = append(keys, name)
+				}
+				if pk > 0 && strings.EqualFold(typ, "INTEGER") {
+					intKeys = append(intKeys, name)
+				}
 				return err
 			})
+		// An INTEGER PRIMARY KEY is the rowid, which SQLite lists as no index;
+		// PostgreSQL's primary key index stands for it.
+		if len(keys) == 1 && len(intKeys) == 1 {
+			sc.indexes = append(sc.indexes, indexKey(table, intKeys, true))
+		}
 
 		var indexes []string
 		query(t, s, `SELECT name, "unique" FROM pragma_index_list(?)`, []any{table},

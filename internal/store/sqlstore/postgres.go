@@ -99,10 +99,19 @@ func (b *postgresBackend) isUniqueViolation(err error) bool {
 	return errors.As(err, &pe) && pe.Code == pgUniqueViolation
 }
 
+func (b *postgresBackend) lockSuffix() string { return " FOR UPDATE" }
+
 func (b *postgresBackend) migrate(ctx context.Context) error {
 	db := stdlib.OpenDBFromPool(b.pool)
 	defer db.Close()
 	return runMigrations(ctx, db, dialectPostgres)
+}
+
+func (b *postgresBackend) poolStats() []PoolStat {
+	s := b.pool.Stat()
+	return []PoolStat{{Pool: "postgres", Open: int(s.TotalConns()),
+		InUse: int(s.AcquiredConns()), Idle: int(s.IdleConns()), MaxOpen: int(s.MaxConns()),
+		WaitCount: s.EmptyAcquireCount(), WaitDuration: s.EmptyAcquireWaitTime()}}
 }
 
 func (b *postgresBackend) ping(ctx context.Context) error { return b.pool.Ping(ctx) }

@@ -104,8 +104,22 @@ func (b *sqliteBackend) isUniqueViolation(err error) bool {
 	return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
+// lockSuffix is empty: the single writer connection serialises write transactions.
+func (b *sqliteBackend) lockSuffix() string { return "" }
+
 func (b *sqliteBackend) migrate(ctx context.Context) error {
 	return runMigrations(ctx, b.writer, dialectSQLite)
+}
+
+func (b *sqliteBackend) poolStats() []PoolStat {
+	return []PoolStat{sqlPoolStat("sqlite_writer", b.writer.Stats()),
+		sqlPoolStat("sqlite_reader", b.reader.Stats())}
+}
+
+// sqlPoolStat converts the statistics of a database/sql pool.
+func sqlPoolStat(name string, s sql.DBStats) PoolStat {
+	return PoolStat{Pool: name, Open: s.OpenConnections, InUse: s.InUse, Idle: s.Idle,
+		MaxOpen: s.MaxOpenConnections, WaitCount: s.WaitCount, WaitDuration: s.WaitDuration}
 }
 
 func (b *sqliteBackend) ping(ctx context.Context) error { return b.reader.PingContext(ctx) }

@@ -17,6 +17,8 @@ type Options struct {
 	MaxOpenConns int
 	// Migrate applies pending migrations on open.
 	Migrate bool
+	// ObserveQuery, when set, receives the duration of every statement.
+	ObserveQuery QueryObserver
 }
 
 // Store implements store.Store. Outside Transact its methods run on the pool; inside,
@@ -52,6 +54,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			b.close()
 			return nil, err
 		}
+	}
+	if opts.ObserveQuery != nil {
+		b = &timedBackend{backend: b, observe: opts.ObserveQuery}
 	}
 	return &Store{b: b, q: b}, nil
 }

@@ -1,0 +1,84 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"testing"
+)
+
+// TestAdminDevicesAndWhois lists, shows and deletes a user's devices through the admin
+// API, and reads where and when they were last seen through whois.
+func TestAdminDevicesAndWhois(t *testing.T) {
+	t.Parallel()
+	e := newAdminEnv(t)
+	alice := e.user
+	phone := loginAs(t, e.srv, alice)
+	laptop := loginAs(t, e.srv, alice)
+	wantWhoami(t, e.srv, phone.token, http.StatusOK, "") // only the phone has been seen
+	devices := userPath(alice.userID) + "/devices"
+
+	status, body := e.asAdmin(t, "GET", devices, nil)
+	wantStatus(t, status, body, http.StatusOK)
+	list, _ := body["devices"].([]any)
+	if len(list) != 3 || body["total"] != float64(3) {
+		t.Fatalf("devices %v, want 3", body)
+	}
+	byID := map[string]map[string]any{}
+	for _, d := range list {
+		obj := d.(map[string]any)
+		byID[obj["device_id"].(string)] = obj
+	}
+	if d := byID[phone.deviceID]; d["last_seen_ip"] != "127.0.0.1" ||
+		d["last_seen_ts"] == nil || d["user_id"] != alice.userID {
+		t.Errorf("the phone %v, want it seen from 127.0.0.1", d)
+	}
+	if d := byID[laptop.deviceID]; d["last_seen_ip"] != nil || d["last_seen_ts"] != nil {
+		t.Errorf("the laptop %v, want never seen (nulls)", d)
+	}
+
+	status, body = e.asAdmin(t, "GET", devices+"/"+phone.deviceID, nil)
+	wantStatus(t, status, body, http.StatusOK)
+	if body["device_id"] != phone.deviceID {
+		t.Errorf("device %v", body)
+	}
+	status, body = e.asAdmin(t, "GET", devices+"/NOSUCHDEVICE", nil)
+	wantError(t, status, body, http.StatusNotFound, "M_NOT_FOUND")
+
+	status, body = e.asAdmin(t, "GET", adminV1+"/whois/"+alice.userID, nil)
+	wantStatus(t, status, body, http.StatusOK)
+	whois, _ := body["devices"].(map[string]any)
+	if body["user_id"] != alice.userID || len(whois) != 3 {
+		t.Fatalf("whois %v", body)
+	}
+	sessions := whois[phone.deviceID].(map[string]any)["sessions"].([]any)
+	conns := sessions[0].(map[string]any)["connections"].([]any)
+	if len(conns) != 1 || conns[0].(map[string]any)["ip"] != "127.0.0.1" ||
+		conns[0].(map[string]any)["last_seen"] == nil {
+		t.Errorf("the phone's connections %v", conns)
+	}
+
+	// Deleting a device ends its session; deleting an unknown one is no error.
+	status, body = e.asAdmin(t, "DELETE", devices+"/"+phone.deviceID, nil)
+	wantStatus(t, status, body, http.StatusOK)
+	wantWhoami(t, e.srv, phone.token, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
+	status, body = e.asAdmin(t, "DELETE", devices+"/NOSUCHDEVICE", nil)
+	wantStatus(t, status, body, http.StatusOK)
+
+	status, body = e.asAdmin(t, "POST", userPath(alice.userID)+"/delete_devices",
+		map[string]any{"devices": []string{laptop.deviceID, alice.deviceID}})
+	wantStatus(t, status, body, http.StatusOK)
+	wantWhoami(t, e.srv, laptop.token, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
+	_, body = e.asAdmin(t, "GET", devices, nil)
+	if list, _ := body["devices"].([]any); len(list) != 0 {
+		t.Errorf("devices left: %v", body)
+	}
+
+	ev := wantAuditEvent(t, e.srv, "admin.user.delete_devices", alice.userID, "success")
+	if string(ev.Details) != `{"device_ids":["`+laptop.deviceID+`","`+alice.deviceID+`"]}` {
+		t.Errorf("audit details %s", ev.Details)
+	}
+
+	status, body = e.asAdmin(t, "GET", adminV1+"/whois/@nobody:"+serverName, nil)
+	wantError(t, status, body, http.StatusNotFound, "M_NOT_FOUND")
+	status, body = e.asAdmin(t, "GET", userPath("@nobody:"+serverName)+"/devices", nil)
+	wantError(t, status, body, http.StatusNotFound, "M_NOT_FOUND")
+}

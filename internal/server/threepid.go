@@ -1,0 +1,106 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/mxaccounts/mxaccounts/internal/config"
+	"github.com/mxaccounts/mxaccounts/internal/mail"
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/threepid"
+	"github.com/mxaccounts/mxaccounts/internal/uia"
+)
+
+// validationGrace is how long expired validation sessions are kept, so that a late
+// submission hears M_SESSION_EXPIRED rather than of an unknown session.
+const validationGrace = 24 * time.Hour
+
+// newMailer returns the email sender that cfg configures, or nil when email is off.
+func newMailer(cfg *config.Config) (threepid.Sender, error) {
+	e := cfg.Email
+	if !e.Enabled() {
+		return nil, nil
+	}
+	s := e.Subjects
+	return mail.New(mail.Config{
+		SMTPURL:      e.SMTPURL,
+		Timeout:      e.SMTPTimeout,
+		From:         e.From,
+		AppName:      e.AppName,
+		ServerName:   cfg.ServerName,
+		TemplatesDir: e.TemplatesDir,
+		Subjects: map[threepid.Kind]string{
+			threepid.KindValidation:      s.Validation,
+			threepid.KindAddressInUse:    s.AddressInUse,
+			threepid.KindNoAccount:       s.NoAccount,
+			threepid.KindPasswordChanged: s.PasswordChanged,
+			threepid.KindThreePIDAdded:   s.ThreePIDAdded,
+			threepid.KindThreePIDRemoved: s.ThreePIDRemoved,
+		},
+	})
+}
+
+// newThreePIDs returns the 3PID service: email is validated when emailSender is not
+// nil. The UIA stages of the validated media are added to engine.
+func newThreePIDs(
+	st store.Store, cfg *config.Config, engine *uia.Engine, emailSender threepid.Sender,
+	log *slog.Logger,
+) *threepid.Service {
+	media := map[threepid.Medium]threepid.MediumConfig{}
+	if e := cfg.Email; emailSender != nil {
+		media[threepid.MediumEmail] = threepid.MediumConfig{
+			Sender:          emailSender,
+			Parse:           threepid.ParseEmail,
+			Allowed:         threepid.EmailPolicy(e.AllowedDomains, e.DeniedDomains),
+			TokenLifetime:   e.TokenLifetime,
+			MaxAttempts:     e.MaxTokenAttempts,
+			NextLinkDomains: e.NextLinkDomains,
+			HideExistence:   e.HideExistence,
+		}
+	}
+	// TODO(msisdn): add the msisdn medium once an SMS sender is configured; its stage,
+	// endpoints and sessions work as soon as it is here.
+
+	svc := threepid.New(threepid.Config{PublicBaseURL: cfg.PublicBaseURL, Media: media},
+		st, engine, log)
+	engine.AddStages(svc.Stages()...)
+	return svc
+}
+
+// emailFlows adds the email stage to the UIA flows that cfg asks for: to every
+// registration flow when registration requires an address, and a flow of it alone for
+// a password reset, beside the password.
+func emailFlows(cfg *config.Config, flows [][]string, op uia.Operation) [][]string {
+	if !cfg.Email.Enabled() {
+		return flows
+	}
+	email := threepid.MediumEmail.StageType()
+	switch {
+	case op == uia.OpRegister && cfg.Email.RequireForRegistration:
+		var out [][]string
+		for _, flow := range flows {
+			if len(flow) == 1 && flow[0] == uia.TypeDummy {
+				flow = nil // the email stage is enough to tell this flow apart
+			}
+			out = append(out, append(append([]string(nil), flow...), email))
+		}
+		return out
+	case op == uia.OpPasswordReset:
+		return append(flows, []string{email})
+	}
+	return flows
+}
+
+// sweepValidationSessions removes the validation sessions that expired a grace period
+// ago.
+func (s *Server) sweepValidationSessions(ctx context.Context, now time.Time) {
+	before := now.Add(-validationGrace).UnixMilli()
+	n, err := s.store.DeleteExpiredValidationSessions(ctx, before)
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("could not clear expired validation sessions; retrying in a minute",
+			"error", err)
+	} else if n > 0 {
+		s.log.Debug("cleared expired validation sessions", "count", n)
+	}
+}
