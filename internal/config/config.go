@@ -28,6 +28,8 @@ type Config struct {
 	UIA          UIA          `yaml:"uia"`
 	RateLimits   RateLimits   `yaml:"rate_limits"`
 	Email        Email        `yaml:"email"`
+	SMS          SMS          `yaml:"sms"`
+	Identity     Identity     `yaml:"identity"`
 	Log          Log          `yaml:"log"`
 	Admin        Admin        `yaml:"admin"`
 	Metrics      Metrics      `yaml:"metrics"`
@@ -280,7 +282,9 @@ func Default() *Config {
 			DeniedDomains:    []string{},
 			NextLinkDomains:  []string{},
 		},
-		Log:   Log{Level: "info", Format: "text"},
-		Audit: Audit{Retention: 90 * 24 * time.Hour},
+		Log:      Log{Level: "info", Format: "text"},
+		Audit:    Audit{Retention: 90 * 24 * time.Hour},
+		SMS:      DefaultSMS(),
+		Identity: DefaultIdentity(),
 	}
 }

@@ -135,6 +135,11 @@ func (c *Config) Validate() error {
 	}
 
 	c.validateEmail(add)
+	for _, err := range []error{c.SMS.Validate(), c.Identity.Validate()} {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
 
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.Log.Level)); err != nil {
