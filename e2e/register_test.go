@@ -55,7 +55,8 @@ func TestRegisterDummy(t *testing.T) {
 					}
 				}
 
-				req := &mautrix.ReqRegister[any]{Username: "ivan", Password: "dummy pass for the open flow"}
+				req := &mautrix.ReqRegister[any]{Username: "ivan",
+					Password: "dummy pass for the open flow"}
 				resp, err := cli.RegisterDummy(t.Context(), req)
 				if !open {
 					if err == nil {
@@ -290,7 +291,8 @@ func TestRegisterRace(t *testing.T) {
 		// Open every session first, so that all of them pass the check before UIA.
 		reqs := make([]*mautrix.ReqRegister[any], racers)
 		for i := range reqs {
-			reqs[i] = &mautrix.ReqRegister[any]{Username: "race", Password: "fast racing otter lantern"}
+			reqs[i] = &mautrix.ReqRegister[any]{Username: "race",
+				Password: "fast racing otter lantern"}
 			_, uia, err := newClient(t, srv).Register(t.Context(), reqs[i])
 			if err != nil || uia == nil {
 				t.Fatalf("session %d: Register without auth = (%v, %v)", i, uia, err)

@@ -11,7 +11,8 @@ type Flow struct {
 }
 
 // Challenge is the body of a 401 answer from an endpoint protected by User-Interactive
-// Authentication (https://spec.matrix.org/v1.13/client-server-api/#user-interactive-authentication-api):
+// Authentication
+// (https://spec.matrix.org/v1.13/client-server-api/#user-interactive-authentication-api):
 // the flows on offer, the stages this session has completed and the session ID to echo.
 // A Challenge is also an error, so a service can return it up to the HTTP layer.
 type Challenge struct {

@@ -23,7 +23,8 @@ const (
 	IdentifierPhone    = "m.id.phone"
 )
 
-// Identifier is a user identifier (https://spec.matrix.org/v1.13/client-server-api/#identifier-types).
+// Identifier is a user identifier, as the spec's "Identifier types" section defines it
+// (https://spec.matrix.org/v1.13/client-server-api/#identifier-types).
 type Identifier struct {
 	Type    string `json:"type"`
 	User    string `json:"user"`

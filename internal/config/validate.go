@@ -33,7 +33,8 @@ func (c *Config) Validate() error {
 	} else if strings.ContainsAny(c.ServerName, "/@ ") {
 		add("server_name: %q is not a host name with an optional port", c.ServerName)
 	}
-	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") ||
+	if u, err := url.Parse(c.PublicBaseURL); err != nil ||
+		(u.Scheme != "http" && u.Scheme != "https") ||
 		u.Host == "" {
 		add("public_baseurl: %q is not an http or https URL", c.PublicBaseURL)
 	}

@@ -16,7 +16,8 @@ import (
 // loginTypeAppService is the body type of an application service's registration.
 const loginTypeAppService = "m.login.application_service"
 
-// register serves POST /register (https://spec.matrix.org/v1.13/client-server-api/#post_matrixclientv3register).
+// register serves POST /register
+// (https://spec.matrix.org/v1.13/client-server-api/#post_matrixclientv3register).
 // Accounts made and failed UIA stages (guessed registration tokens) count against the
 // client address; a client over its limit is refused before anything else happens.
 func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
