@@ -271,7 +271,7 @@ func Default() *Config {
 			TokenValidity:   Rate{PerSecond: 0.2, Burst: 10},
 			Register:        Rate{PerSecond: 1, Burst: 20},
 			RequestToken:    Rate{PerSecond: 0.05, Burst: 10},
-			PasswordHashing: Rate{PerSecond: 2, Burst: 30},
+			PasswordHashing: Rate{PerSecond: 5, Burst: 100},
 			Availability:    Rate{PerSecond: 10, Burst: 100},
 		},
 		Email: Email{

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/threepid"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
@@ -234,9 +235,10 @@ func (s *Server) addThreePID(w http.ResponseWriter, r *http.Request, rq *store.R
 		return err
 	}
 
-	err = s.threepids.Add(r.Context(), &uia.Request{Method: r.Method,
+	added, err := s.threepids.Add(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/3pid/add", Body: body}, rq, creds)
 	count(err)
+	s.observeUserAction(r, audit.ActionThreePIDAdd, rq.UserID, threePIDDetails(added), err)
 	if err != nil {
 		return err
 	}
@@ -277,7 +279,9 @@ func (s *Server) addThreePIDWithoutUIA(
 		return mxerr.ErrBadJSON.Msg("three_pid_creds must be an object of strings")
 	}
 
-	if err := s.threepids.AddWithoutUIA(r.Context(), rq.UserID, &creds); err != nil {
+	added, err := s.threepids.AddWithoutUIA(r.Context(), rq.UserID, &creds)
+	s.observeUserAction(r, audit.ActionThreePIDAdd, rq.UserID, threePIDDetails(added), err)
+	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, struct{}{})
@@ -309,6 +313,8 @@ func (s *Server) deleteThreePID(w http.ResponseWriter, r *http.Request, rq *stor
 	}
 
 	result, err := s.threepids.Delete(r.Context(), rq.UserID, medium, address, idServer)
+	s.observeUserAction(r, audit.ActionThreePIDRemove, rq.UserID,
+		map[string]any{"medium": string(medium), "address": address}, err)
 	if err != nil {
 		return err
 	}
@@ -333,6 +339,14 @@ func (s *Server) unbindThreePID(w http.ResponseWriter, r *http.Request, rq *stor
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"id_server_unbind_result": result})
 	return nil
+}
+
+// threePIDDetails are the audit details of an added address; nil for none.
+func threePIDDetails(t *store.ThreePID) map[string]any {
+	if t == nil {
+		return nil
+	}
+	return map[string]any{"medium": t.Medium, "address": t.Address}
 }
 
 // threePIDChanges reports whether m.3pid_changes is on: the account's addresses can be

@@ -224,7 +224,12 @@ func NewServicesWith(
 	for _, re := range cfg.Registration.DenyRegex {
 		deny = append(deny, regexp.MustCompile(re)) // validated with the config
 	}
-	threepids := newThreePIDs(st, cfg, engine, opts.EmailSender, opts.Log)
+	email := opts.EmailSender
+	if email != nil {
+		email = countedSender{Sender: email, medium: threepid.MediumEmail,
+			metrics: opts.Metrics}
+	}
+	threepids := newThreePIDs(st, cfg, engine, email, opts.Log)
 	accounts := account.New(account.Config{
 		ServerName:          cfg.ServerName,
 		RegistrationEnabled: cfg.Registration.Enabled,

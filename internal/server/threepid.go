@@ -7,6 +7,7 @@ import (
 
 	"github.com/mxaccounts/mxaccounts/internal/config"
 	"github.com/mxaccounts/mxaccounts/internal/mail"
+	"github.com/mxaccounts/mxaccounts/internal/metrics"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/threepid"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
@@ -39,6 +40,24 @@ func newMailer(cfg *config.Config) (threepid.Sender, error) {
 			threepid.KindThreePIDRemoved: s.ThreePIDRemoved,
 		},
 	})
+}
+
+// countedSender counts the messages of one medium in the metrics as they go out.
+type countedSender struct {
+	threepid.Sender
+	medium  threepid.Medium
+	metrics *metrics.Metrics
+}
+
+// Send implements threepid.Sender.
+func (c countedSender) Send(ctx context.Context, m *threepid.Message) error {
+	err := c.Sender.Send(ctx, m)
+	if err != nil {
+		c.metrics.MessageFailed(string(c.medium))
+	} else {
+		c.metrics.MessageSent(string(c.medium))
+	}
+	return err
 }
 
 // newThreePIDs returns the 3PID service: email is validated when emailSender is not

@@ -32,17 +32,17 @@ func (s *Service) List(ctx context.Context, user mxid.UserID) ([]store.ThreePID,
 // transaction that consumes the UIA session. A session that is not validated, was
 // used or is another operation's is 400 M_THREEPID_AUTH_FAILED; an address another
 // account took meanwhile is 400 M_THREEPID_IN_USE. The account's other addresses are
-// told.
+// told. It returns the address added.
 func (s *Service) Add(
 	ctx context.Context, req *uia.Request, rq *store.Requester, creds *Credentials,
-) error {
+) (*store.ThreePID, error) {
 	if err := creds.Check(); err != nil {
-		return err
+		return nil, err
 	}
 	req.Operation, req.Requester = uia.OpAddThreepid, rq.UserID
 	res, err := s.uia.Authenticate(ctx, req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 
 	var added *store.ThreePID
@@ -55,20 +55,21 @@ func (s *Service) Add(
 		return s.uia.Consume(ctx, tx, res)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.Notify(ctx, rq.UserID, KindThreePIDAdded, added)
-	return nil
+	return added, nil
 }
 
 // AddWithoutUIA runs the deprecated POST /account/3pid: like Add, without UIA, and with
 // 403 M_THREEPID_AUTH_FAILED for credentials that name no usable session. It binds
-// nothing on an identity server, as the spec now requires.
+// nothing on an identity server, as the spec now requires. It returns the address
+// added.
 func (s *Service) AddWithoutUIA(
 	ctx context.Context, user mxid.UserID, creds *Credentials,
-) error {
+) (*store.ThreePID, error) {
 	if err := creds.Check(); err != nil {
-		return err
+		return nil, err
 	}
 	var added *store.ThreePID
 	err := s.store.Transact(ctx, func(tx store.Store) error {
@@ -77,10 +78,10 @@ func (s *Service) AddWithoutUIA(
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.Notify(ctx, user, KindThreePIDAdded, added)
-	return nil
+	return added, nil
 }
 
 // addValidated spends the session creds name and adds its address to user; failure is

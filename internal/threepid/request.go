@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/http"
 	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -36,7 +37,7 @@ type TokenResponse struct {
 }
 
 // errSendFailed is the answer when the message could not be handed to the medium.
-var errSendFailed = mxerr.New(500, mxerr.CodeUnknown,
+var errSendFailed = mxerr.New(http.StatusInternalServerError, mxerr.CodeUnknown,
 	"the server could not send the validation message; try again later")
 
 // RequestToken runs requestToken: it checks the request, finds the session of the

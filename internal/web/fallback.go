@@ -5,7 +5,8 @@
 // the page tells the client so; the client then retries its request with only the
 // session. The pages need no JavaScript except for the captcha widget and the final
 // notice to the client, load nothing from elsewhere but the captcha provider's script,
-// and are protected against framing and cross-site form posts.
+// and are protected against framing and cross-site form posts. The page that the link
+// of a 3PID validation message opens is here too (validate.go).
 package web
 
 import (

@@ -69,6 +69,9 @@ type confirmView struct {
 }
 
 // ServeHTTP shows the confirmation page on GET and confirms on POST.
+//
+// TODO(i18n): the pages are English only, as the fallback pages are; the mail that
+// links here is already in the request's language.
 func (p *Validation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSecurityHeaders(w.Header())
 	medium := threepid.Medium(r.PathValue("medium"))
