@@ -9,7 +9,9 @@ import (
 
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/password"
+	"github.com/mxaccounts/mxaccounts/internal/sms"
 	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/threepid"
 	"github.com/mxaccounts/mxaccounts/mxerr"
 	"github.com/mxaccounts/mxaccounts/mxid"
 )
@@ -131,9 +133,15 @@ func (s *Service) identifiedLocalpart(
 		}
 		return s.threePIDOwner(ctx, id.Medium, id.Address)
 	case IdentifierPhone:
-		// TODO(msisdn): turn country and phone into an MSISDN with the phone-number
-		// library of the SMS medium, then look it up as m.id.thirdparty does.
-		return "", nil
+		if id.Country == "" || id.Phone == "" {
+			return "", mxerr.ErrMissingParam.Msg("identifier.country and " +
+				"identifier.phone are required")
+		}
+		msisdn, err := sms.FromCountryPhone(id.Country, id.Phone)
+		if err != nil {
+			return "", nil // no account holds a number that is none
+		}
+		return s.threePIDOwner(ctx, string(threepid.MediumMSISDN), msisdn)
 	default:
 		return "", mxerr.ErrUnknown.Msg("unknown identifier type %q", id.Type)
 	}

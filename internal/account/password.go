@@ -143,9 +143,14 @@ func (s *Service) Deactivate(
 	if err != nil {
 		return nil, err
 	}
-	// TODO(identity): unbind the user's identity-server bindings (threepid_bindings)
-	// once identity servers are wired; until then there is never anything to unbind.
-	return &DeactivateResult{IDServerUnbindResult: "success"}, nil
+
+	// Unbinding talks to other servers, so it runs once the account is gone: an
+	// identity server that is slow or down delays the answer but changes nothing.
+	result := "success"
+	if s.cfg.ThreePIDs != nil {
+		result = s.cfg.ThreePIDs.UnbindAll(ctx, user)
+	}
+	return &DeactivateResult{IDServerUnbindResult: result}, nil
 }
 
 // DeleteDevices runs DELETE /devices/{deviceId} and POST /delete_devices for the

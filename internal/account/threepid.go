@@ -20,6 +20,9 @@ type ThreePIDs interface {
 	// Notify tells user's addresses of a change to the account.
 	Notify(ctx context.Context, user mxid.UserID, kind threepid.Kind,
 		about *store.ThreePID)
+	// UnbindAll removes user's identity-server bindings and returns the
+	// id_server_unbind_result; it never fails.
+	UnbindAll(ctx context.Context, user mxid.UserID) string
 }
 
 // threePIDOwner returns the localpart of the account that holds the address, or ""

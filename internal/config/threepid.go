@@ -74,6 +74,10 @@ type Identity struct {
 	// KeyValidity is how long the key document at /_matrix/key/v2/server says its keys
 	// stay valid; the spec asks for at least an hour and receivers cap it at 7 days.
 	KeyValidity time.Duration `yaml:"key_validity"`
+	// AllowInsecureLoopback reaches identity servers over plain http, and then only at
+	// loopback addresses: for tests and local development against a fake identity
+	// server, never for production.
+	AllowInsecureLoopback bool `yaml:"allow_insecure_loopback"`
 }
 
 // DefaultSMS returns the SMS settings of Default: no sender, Twilio's public API as the

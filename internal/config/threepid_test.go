@@ -92,14 +92,14 @@ func TestThreePIDEnvironment(t *testing.T) {
 	v := tree{SMS: DefaultSMS(), Identity: DefaultIdentity()}
 
 	samples := map[reflect.Kind]string{reflect.String: "x", reflect.Slice: "a.example,b",
-		reflect.Int64: "5s"}
+		reflect.Int64: "5s", reflect.Bool: "true"}
 	walkFields(reflect.ValueOf(&v).Elem(), EnvPrefix, func(name string, f reflect.Value) {
 		if err := setFromString(f, samples[f.Kind()]); err != nil {
 			t.Errorf("%s cannot be set from the environment: %v", name, err)
 		}
 	})
 	if v.SMS.Twilio.AuthToken != "x" || len(v.Identity.TrustedServers) != 2 ||
-		v.Identity.Timeout.Seconds() != 5 {
+		v.Identity.Timeout.Seconds() != 5 || !v.Identity.AllowInsecureLoopback {
 		t.Errorf("environment values not applied: %+v", v)
 	}
 }

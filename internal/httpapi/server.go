@@ -41,6 +41,9 @@ type Config struct {
 	// Validation serves the confirmation page that the link of a 3PID validation
 	// message opens (/_mxaccounts/validate/{medium}/confirm); nil serves none.
 	Validation http.Handler
+	// ServerKeys serves the server's signing keys at GET /_matrix/key/v2/server, where
+	// identity servers find the key of signed unbinds; nil serves none.
+	ServerKeys http.Handler
 }
 
 // Limiters are the rate limiters of the endpoints that can be brute-forced.
@@ -154,6 +157,9 @@ func (s *Server) routes(rt *router) {
 		rt.client("POST", "/auth/{authType}/fallback/web", fallback)
 	}
 
+	if s.cfg.ServerKeys != nil {
+		rt.handle("GET", "/_matrix/key/v2/server", s.cfg.ServerKeys)
+	}
 	s.threepidRoutes(rt)
 	s.adminRoutes(rt)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mxaccounts/mxaccounts/internal/audit"
+	"github.com/mxaccounts/mxaccounts/internal/identity"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/threepid"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
@@ -44,6 +45,7 @@ func (s *Server) threepidRoutes(rt *router) {
 	rt.client("POST", "/account/3pid/add", s.authed(s.addThreePID))
 	rt.client("POST", "/account/3pid/delete", s.authed(s.deleteThreePID))
 	rt.client("POST", "/account/3pid/unbind", s.authed(s.unbindThreePID))
+	rt.client("POST", "/account/3pid/bind", s.authed(s.bindThreePID))
 }
 
 // requestToken serves POST /{register,account/password,account/3pid}/{medium}/requestToken
@@ -341,6 +343,30 @@ func (s *Server) unbindThreePID(w http.ResponseWriter, r *http.Request, rq *stor
 	return nil
 }
 
+// bindThreePID serves POST /account/3pid/bind: the identity server id_server binds the
+// address of its validated session sid to the caller, authenticated with the caller's
+// id_access_token. Its errors are passed on unchanged.
+func (s *Server) bindThreePID(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
+	body, err := decodeObject(r, bodyRequired)
+	if err != nil {
+		return err
+	}
+	var req identity.BindRequest
+	err = readStrings(body, stringField{"client_secret", &req.ClientSecret, true},
+		stringField{"id_access_token", &req.IDAccessToken, true},
+		stringField{"id_server", &req.IDServer, true},
+		stringField{"sid", &req.SID, true})
+	if err != nil {
+		return err
+	}
+
+	if err := s.threepids.Bind(r.Context(), rq.UserID, req); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
+}
+
 // threePIDDetails are the audit details of an added address; nil for none.
 func threePIDDetails(t *store.ThreePID) map[string]any {
 	if t == nil {
@@ -350,9 +376,10 @@ func threePIDDetails(t *store.ThreePID) map[string]any {
 }
 
 // threePIDChanges reports whether m.3pid_changes is on: the account's addresses can be
-// changed when the server validates email.
+// changed when the server validates email or phone numbers.
 func (s *Server) threePIDChanges() bool {
-	return s.threepids != nil && s.threepids.Enabled(threepid.MediumEmail)
+	return s.threepids != nil && (s.threepids.Enabled(threepid.MediumEmail) ||
+		s.threepids.Enabled(threepid.MediumMSISDN))
 }
 
 // withAcceptLanguage puts the request's Accept-Language header in its context, where

@@ -20,10 +20,13 @@ import (
 	"github.com/mxaccounts/mxaccounts/internal/config"
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/httpapi"
+	"github.com/mxaccounts/mxaccounts/internal/identity"
 	"github.com/mxaccounts/mxaccounts/internal/metrics"
 	"github.com/mxaccounts/mxaccounts/internal/password"
 	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
 	"github.com/mxaccounts/mxaccounts/internal/regtoken"
+	"github.com/mxaccounts/mxaccounts/internal/signing"
+	"github.com/mxaccounts/mxaccounts/internal/sms"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/store/sqlstore"
 	"github.com/mxaccounts/mxaccounts/internal/threepid"
@@ -92,9 +95,25 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 		st.Close()
 		return nil, err
 	}
+	texter, err := sms.New(cfg.SMS, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	key, err := loadSigningKey(cfg, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	idClient, err := newIdentityClient(cfg, key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	rec := audit.NewRecorder(st, log)
 	svc := NewServicesWith(st, cfg, appServices, Options{Metrics: m, Audit: rec,
-		SharedSecret: secret, EmailSender: mailer, Log: log})
+		SharedSecret: secret, EmailSender: mailer, SMSSender: texter,
+		Identity: idClient, Log: log})
 	accounts, devices := svc.Accounts, svc.Devices
 	if err := accounts.EnsureAppServiceSenders(ctx); err != nil {
 		st.Close()
@@ -125,6 +144,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 				ClientAddr:       clientAddr, Log: log,
 			})
 		},
+		ServerKeys: signing.KeyHandler(cfg.ServerName, key, cfg.Identity.KeyValidity),
 		Validation: web.NewValidation(svc.ThreePIDs, web.ValidationOptions{
 			ServerName: cfg.ServerName, PublicBaseURL: cfg.PublicBaseURL, Log: log,
 		}),
@@ -188,6 +208,10 @@ type Options struct {
 	SharedSecret string
 	// EmailSender delivers email; nil validates no email address.
 	EmailSender threepid.Sender
+	// SMSSender delivers text messages; nil validates no phone number.
+	SMSSender sms.Sender
+	// Identity binds and unbinds addresses on identity servers; nil binds none.
+	Identity identity.Service
 	// Log receives what the services log, such as failed notices; nil discards it.
 	Log *slog.Logger
 }
@@ -224,12 +248,7 @@ func NewServicesWith(
 	for _, re := range cfg.Registration.DenyRegex {
 		deny = append(deny, regexp.MustCompile(re)) // validated with the config
 	}
-	email := opts.EmailSender
-	if email != nil {
-		email = countedSender{Sender: email, medium: threepid.MediumEmail,
-			metrics: opts.Metrics}
-	}
-	threepids := newThreePIDs(st, cfg, engine, email, opts.Log)
+	threepids := newThreePIDs(st, cfg, engine, remotes(cfg, opts), opts.Log)
 	accounts := account.New(account.Config{
 		ServerName:          cfg.ServerName,
 		RegistrationEnabled: cfg.Registration.Enabled,
@@ -262,7 +281,7 @@ func LoadAppServices(cfg *config.Config) (*appservice.Registry, error) {
 // flow: the captcha first when enabled, then the token unless registration is open,
 // then the terms when there are any, then the email stage when registration requires
 // an address; m.login.dummy stands in for an empty flow. A password reset (no access
-// token) may also prove the user with a validated email address.
+// token) may also prove the user with a validated email address or phone number.
 func flows(cfg *config.Config) uia.Flows {
 	var stages []string
 	reg := cfg.Registration
@@ -278,10 +297,10 @@ func flows(cfg *config.Config) uia.Flows {
 	if len(stages) == 0 {
 		stages = []string{uia.TypeDummy}
 	}
-	register := emailFlows(cfg, [][]string{stages}, uia.OpRegister)
+	register := threePIDFlows(cfg, [][]string{stages}, uia.OpRegister)
 
 	password := [][]string{{account.TypePassword}}
-	reset := emailFlows(cfg, password, uia.OpPasswordReset)
+	reset := threePIDFlows(cfg, password, uia.OpPasswordReset)
 	return func(op uia.Operation) [][]string {
 		switch op {
 		case uia.OpRegister:

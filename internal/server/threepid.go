@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/config"
+	"github.com/mxaccounts/mxaccounts/internal/identity"
 	"github.com/mxaccounts/mxaccounts/internal/mail"
 	"github.com/mxaccounts/mxaccounts/internal/metrics"
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -60,16 +61,38 @@ func (c countedSender) Send(ctx context.Context, m *threepid.Message) error {
 	return err
 }
 
-// newThreePIDs returns the 3PID service: email is validated when emailSender is not
-// nil. The UIA stages of the validated media are added to engine.
+// threePIDRemotes are the outside services of the 3PID service: the senders of the
+// media, a nil one turning its medium off, and the identity-server client.
+type threePIDRemotes struct {
+	email, sms threepid.Sender
+	identity   identity.Service
+}
+
+// remotes returns the outside services that opts carry, the senders counted in the
+// metrics.
+func remotes(cfg *config.Config, opts Options) threePIDRemotes {
+	out := threePIDRemotes{identity: opts.Identity}
+	if opts.EmailSender != nil {
+		out.email = countedSender{Sender: opts.EmailSender, medium: threepid.MediumEmail,
+			metrics: opts.Metrics}
+	}
+	if opts.SMSSender != nil {
+		out.sms = countedSender{medium: threepid.MediumMSISDN, metrics: opts.Metrics,
+			Sender: threepid.NewSMSSender(opts.SMSSender, cfg.ServerName)}
+	}
+	return out
+}
+
+// newThreePIDs returns the 3PID service: each medium is validated when its sender is
+// not nil. The UIA stages of the validated media are added to engine.
 func newThreePIDs(
-	st store.Store, cfg *config.Config, engine *uia.Engine, emailSender threepid.Sender,
+	st store.Store, cfg *config.Config, engine *uia.Engine, remote threePIDRemotes,
 	log *slog.Logger,
 ) *threepid.Service {
 	media := map[threepid.Medium]threepid.MediumConfig{}
-	if e := cfg.Email; emailSender != nil {
+	if e := cfg.Email; remote.email != nil {
 		media[threepid.MediumEmail] = threepid.MediumConfig{
-			Sender:          emailSender,
+			Sender:          remote.email,
 			Parse:           threepid.ParseEmail,
 			Allowed:         threepid.EmailPolicy(e.AllowedDomains, e.DeniedDomains),
 			TokenLifetime:   e.TokenLifetime,
@@ -78,19 +101,33 @@ func newThreePIDs(
 			HideExistence:   e.HideExistence,
 		}
 	}
-	// TODO(msisdn): add the msisdn medium once an SMS sender is configured; its stage,
-	// endpoints and sessions work as soon as it is here.
+	if remote.sms != nil {
+		// Texts share the lifetimes, attempt cap, next_link domains and existence
+		// policy of email: one policy for validation, whatever the medium.
+		e := cfg.Email
+		media[threepid.MediumMSISDN] = threepid.MediumConfig{
+			Sender:          remote.sms,
+			Parse:           threepid.MSISDNParser(cfg.SMS.DefaultCountry),
+			TokenLifetime:   e.TokenLifetime,
+			MaxAttempts:     e.MaxTokenAttempts,
+			NextLinkDomains: e.NextLinkDomains,
+			HideExistence:   e.HideExistence,
+		}
+	}
 
-	svc := threepid.New(threepid.Config{PublicBaseURL: cfg.PublicBaseURL, Media: media},
-		st, engine, log)
+	svc := threepid.New(threepid.Config{PublicBaseURL: cfg.PublicBaseURL, Media: media,
+		Identity: remote.identity}, st, engine, log)
 	engine.AddStages(svc.Stages()...)
 	return svc
 }
 
-// emailFlows adds the email stage to the UIA flows that cfg asks for: to every
-// registration flow when registration requires an address, and a flow of it alone for
-// a password reset, beside the password.
-func emailFlows(cfg *config.Config, flows [][]string, op uia.Operation) [][]string {
+// threePIDFlows adds the 3PID stages to the UIA flows that cfg asks for: the email
+// stage to every registration flow when registration requires an address, and for a
+// password reset a flow of each validated medium's stage alone, beside the password.
+func threePIDFlows(cfg *config.Config, flows [][]string, op uia.Operation) [][]string {
+	if op == uia.OpPasswordReset && cfg.SMS.Sender != "" {
+		flows = append(flows, []string{threepid.MediumMSISDN.StageType()})
+	}
 	if !cfg.Email.Enabled() {
 		return flows
 	}

@@ -27,6 +27,7 @@ type Store interface {
 	Tokens
 	ValidationSessions
 	ThreePIDs
+	ThreePIDBindings
 	AccountAdmin
 	SharedSecretNonces
 	AuditLog

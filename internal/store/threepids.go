@@ -119,3 +119,25 @@ type ThreePIDs interface {
 	// DeleteThreePIDsOf removes every 3PID of user and returns how many.
 	DeleteThreePIDsOf(ctx context.Context, user mxid.UserID) (int, error)
 }
+
+// ThreePIDBinding records that a user bound an address on an identity server through
+// POST /account/3pid/bind, so that the homeserver can unbind it there later.
+type ThreePIDBinding struct {
+	UserID  mxid.UserID
+	Medium  string
+	Address string
+	// IDServer is the identity server as the client named it, "host" or "host:port".
+	IDServer string
+	BoundMS  int64
+}
+
+// ThreePIDBindings stores the identity-server bindings made through this server.
+type ThreePIDBindings interface {
+	// AddThreePIDBinding records b; a binding already recorded gets b's time.
+	AddThreePIDBinding(ctx context.Context, b *ThreePIDBinding) error
+	// ThreePIDBindingsOf returns user's bindings, oldest first.
+	ThreePIDBindingsOf(ctx context.Context, user mxid.UserID) ([]ThreePIDBinding, error)
+	// DeleteThreePIDBinding removes the binding of b's user, medium, address and
+	// identity server; a missing one is no error.
+	DeleteThreePIDBinding(ctx context.Context, b *ThreePIDBinding) error
+}

@@ -1,6 +1,7 @@
 package threepid
 
 import (
+	"errors"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/mxaccounts/mxaccounts/internal/sms"
 	"github.com/mxaccounts/mxaccounts/mxerr"
 )
 
@@ -86,6 +88,30 @@ func EmailPolicy(allowed, denied []string) func(address string) bool {
 // ParseEmail is the Parse function of the email medium.
 func ParseEmail(in AddressInput) (string, error) { return CanonicalEmail(in.Email) }
 
+// MSISDNParser returns the Parse function of the msisdn medium: phone_number is read as
+// a national number of country, or of defaultCountry when the client sent no country,
+// unless it starts with '+'. The result is the E.164 digits. A number that is not one
+// in use, or an unknown country, is M_INVALID_PARAM.
+func MSISDNParser(defaultCountry string) func(in AddressInput) (string, error) {
+	return func(in AddressInput) (string, error) {
+		country := in.Country
+		if country == "" {
+			country = defaultCountry
+		}
+		msisdn, err := sms.Normalize(in.PhoneNumber, country)
+		if errors.Is(err, sms.ErrUnknownCountry) {
+			return "", mxerr.ErrInvalidParam.Msg("country %q is not an ISO 3166-1 "+
+				"alpha-2 code with a numbering plan", country)
+		}
+		if err != nil {
+			return "", mxerr.ErrInvalidParam.Msg("%q is not a phone number in use in %q; "+
+				"give it with its country code, such as +44 7400 123456", in.PhoneNumber,
+				country)
+		}
+		return msisdn, nil
+	}
+}
+
 // maxNextLinkLength bounds a next_link; browsers and mail clients cope with far less.
 const maxNextLinkLength = 2048
 
@@ -116,8 +142,11 @@ func Canonical(m Medium, address string) (string, bool) {
 		c, err := CanonicalEmail(address)
 		return c, err == nil
 	case MediumMSISDN:
-		// TODO(msisdn): normalise with the phone-number library of the SMS medium; an
-		// MSISDN is already digits, so only a leading + and separators are dropped.
+		if msisdn, err := sms.Normalize(address, ""); err == nil {
+			return msisdn, true
+		}
+		// A number the numbering plan no longer knows may still be on an account:
+		// reading it as bare digits keeps it reachable, to be removed at least.
 		digits := strings.Map(func(r rune) rune {
 			switch {
 			case r >= '0' && r <= '9':

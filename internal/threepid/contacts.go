@@ -151,7 +151,8 @@ func checkMediumAddress(medium Medium, address string) error {
 
 // Delete runs POST /account/3pid/delete: it removes the address from user's account,
 // if the account holds it (another account's address stays where it is), and tells
-// the account's addresses and the removed one. It returns the id_server_unbind_result.
+// the account's addresses and the removed one; then it unbinds user's bindings of the
+// address, as Unbind does. It returns the id_server_unbind_result.
 func (s *Service) Delete(
 	ctx context.Context, user mxid.UserID, medium Medium, address, idServer string,
 ) (string, error) {
@@ -160,44 +161,40 @@ func (s *Service) Delete(
 	}
 	canonical, ok := Canonical(medium, address)
 	if !ok {
-		return UnbindNoSupport, nil // no account can hold it
+		// No account can hold it, but an identity server may have bound it as written.
+		return s.unbind(ctx, user, medium, address, idServer)
 	}
 
+	// Another account's address is left alone; a missing one was never added or was
+	// removed by a concurrent request.
 	t, err := s.store.ThreePID(ctx, string(medium), canonical)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != user) {
-		return UnbindNoSupport, nil
+	if err == nil && t.UserID == user {
+		err = s.store.DeleteThreePID(ctx, user, string(medium), canonical)
+		if err == nil {
+			s.Notify(ctx, user, KindThreePIDRemoved, t)
+		}
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
-	err = s.store.DeleteThreePID(ctx, user, string(medium), canonical)
-	if errors.Is(err, store.ErrNotFound) {
-		return UnbindNoSupport, nil // removed by a concurrent request
-	}
-	if err != nil {
-		return "", err
-	}
-	s.Notify(ctx, user, KindThreePIDRemoved, t)
-
-	// TODO(identity): unbind from idServer, or from the identity servers recorded in
-	// threepid_bindings, once identity servers are wired; until then none is known.
-	_ = idServer
-	return UnbindNoSupport, nil
+	return s.unbind(ctx, user, medium, canonical, idServer)
 }
 
-// Unbind runs POST /account/3pid/unbind: the address stays on the account, and only
-// an identity server's binding would go. It returns the id_server_unbind_result.
+// Unbind runs POST /account/3pid/unbind: the address stays on the account, and user's
+// bindings of it go, from idServer when the client named one, else from every
+// identity server where this server recorded one. It returns the
+// id_server_unbind_result: success when all went, no-support when an identity server
+// did not unbind or none is known for the address.
 func (s *Service) Unbind(
 	ctx context.Context, user mxid.UserID, medium Medium, address, idServer string,
 ) (string, error) {
 	if err := checkMediumAddress(medium, address); err != nil {
 		return "", err
 	}
-	// TODO(identity): unbind from idServer or the recorded identity servers of user's
-	// binding; until identity servers are wired none is known, which the spec answers
-	// with no-support.
-	_, _, _ = ctx, user, idServer
-	return UnbindNoSupport, nil
+	if canonical, ok := Canonical(medium, address); ok {
+		address = canonical
+	}
+	return s.unbind(ctx, user, medium, address, idServer)
 }
 
 // Owner returns the user whose account holds the address, or "" when none does.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mxaccounts/mxaccounts/internal/identity"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
 )
@@ -77,6 +78,9 @@ type Config struct {
 	// Media are the media the server validates; a medium missing here is answered with
 	// M_THREEPID_MEDIUM_NOT_SUPPORTED.
 	Media map[Medium]MediumConfig
+	// Identity binds and unbinds addresses on identity servers; nil binds nothing, and
+	// unbinds then report no-support for every recorded binding.
+	Identity identity.Service
 }
 
 // Service runs validation sessions and the 3PIDs of accounts over the store.

@@ -277,3 +277,67 @@ func (s *Store) DeleteThreePIDsOf(ctx context.Context, user mxid.UserID) (int, e
 	}
 	return int(n), nil
 }
+
+// bindingColumns is the column list that scanBinding reads, in its order.
+const bindingColumns = `user_id, medium, address, id_server, bound_ms`
+
+const (
+	upsertThreePIDBinding = `
+		INSERT INTO threepid_bindings (user_id, medium, address, id_server, bound_ms)
+		VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (user_id, medium, address, id_server)
+		DO UPDATE SET bound_ms = excluded.bound_ms`
+	selectThreePIDBindingsOf = `
+		SELECT ` + bindingColumns + ` FROM threepid_bindings WHERE user_id = ?
+		ORDER BY bound_ms, medium, address, id_server`
+	deleteThreePIDBinding = `
+		DELETE FROM threepid_bindings
+		WHERE user_id = ? AND medium = ? AND address = ? AND id_server = ?`
+)
+
+// AddThreePIDBinding implements store.ThreePIDBindings.
+func (s *Store) AddThreePIDBinding(ctx context.Context, b *store.ThreePIDBinding) error {
+	_, err := s.q.exec(ctx, upsertThreePIDBinding, b.UserID, b.Medium, b.Address,
+		b.IDServer, b.BoundMS)
+	if err != nil {
+		return fmt.Errorf("record the binding of %s %s on %s for %s: %w", b.Medium,
+			b.Address, b.IDServer, b.UserID, err)
+	}
+	return nil
+}
+
+// ThreePIDBindingsOf implements store.ThreePIDBindings.
+func (s *Store) ThreePIDBindingsOf(
+	ctx context.Context, user mxid.UserID,
+) ([]store.ThreePIDBinding, error) {
+	rs, err := s.q.query(ctx, selectThreePIDBindingsOf, user)
+	if err != nil {
+		return nil, fmt.Errorf("read the bindings of %s: %w", user, err)
+	}
+	defer rs.Close()
+
+	out := []store.ThreePIDBinding{}
+	for rs.Next() {
+		var b store.ThreePIDBinding
+		err := rs.Scan(&b.UserID, &b.Medium, &b.Address, &b.IDServer, &b.BoundMS)
+		if err != nil {
+			return nil, fmt.Errorf("read a binding of %s: %w", user, err)
+		}
+		out = append(out, b)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("read the bindings of %s: %w", user, err)
+	}
+	return out, nil
+}
+
+// DeleteThreePIDBinding implements store.ThreePIDBindings.
+func (s *Store) DeleteThreePIDBinding(ctx context.Context, b *store.ThreePIDBinding) error {
+	_, err := s.q.exec(ctx, deleteThreePIDBinding, b.UserID, b.Medium, b.Address,
+		b.IDServer)
+	if err != nil {
+		return fmt.Errorf("remove the binding of %s %s on %s for %s: %w", b.Medium,
+			b.Address, b.IDServer, b.UserID, err)
+	}
+	return nil
+}

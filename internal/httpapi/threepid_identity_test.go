@@ -1,0 +1,233 @@
+package httpapi_test
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mxaccounts/mxaccounts/internal/config"
+	"github.com/mxaccounts/mxaccounts/internal/identity/identitytest"
+	"github.com/mxaccounts/mxaccounts/internal/signing"
+	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/internal/testserver"
+	"github.com/mxaccounts/mxaccounts/mxid"
+)
+
+// boundAddress is the address the identity tests bind.
+const boundAddress = "alice@example.org"
+
+// identityEnv starts a test server that may reach identity servers over plain http on
+// loopback, and a fake identity server that checks unbind signatures against the keys
+// the test server publishes at /_matrix/key/v2/server.
+func identityEnv(t *testing.T) (*testserver.Server, *identitytest.Server) {
+	t.Helper()
+
+	srv := testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(func(c *config.Config) {
+			c.Identity.AllowInsecureLoopback = true
+		}))
+	is := identitytest.New(t, identitytest.Options{Homeserver: srv.Config.ServerName,
+		KeyURL: srv.URL + "/_matrix/key/v2/server"})
+	return srv, is
+}
+
+// bindBody is the body of POST /account/3pid/bind for the fake's session sid.
+func bindBody(is *identitytest.Server, sid string) map[string]any {
+	return map[string]any{"client_secret": "is-cs", "sid": sid, "id_server": is.Name(),
+		"id_access_token": identitytest.DefaultAccessToken}
+}
+
+// bind binds boundAddress to a through the fake and checks that it is bound and
+// recorded.
+func bind(t *testing.T, srv *testserver.Server, is *identitytest.Server, a account) {
+	t.Helper()
+
+	is.AddSession(identitytest.Session{SID: "is-sid", ClientSecret: "is-cs",
+		Medium: "email", Address: boundAddress, Validated: true})
+	status, _, out := do(t, "POST", api(srv, "/account/3pid/bind"), a.token,
+		bindBody(is, "is-sid"))
+	wantStatus(t, status, out, http.StatusOK)
+	if user, ok := is.Binding("email", boundAddress); !ok || string(user) != a.userID {
+		t.Fatalf("the identity server binds %s to %q, want %s", boundAddress, user, a.userID)
+	}
+	if got := bindings(t, srv, a); len(got) != 1 || got[0].IDServer != is.Name() {
+		t.Fatalf("recorded bindings %+v, want one on %s", got, is.Name())
+	}
+}
+
+// bindings returns the bindings recorded for a.
+func bindings(t *testing.T, srv *testserver.Server, a account) []store.ThreePIDBinding {
+	t.Helper()
+
+	got, err := srv.Store.ThreePIDBindingsOf(t.Context(), mxid.UserID(a.userID))
+	if err != nil {
+		t.Fatalf("ThreePIDBindingsOf: %v", err)
+	}
+	return got
+}
+
+// wantUnbindResult fails the test unless the answer is 200 with result.
+func wantUnbindResult(t *testing.T, status int, out map[string]any, result string) {
+	t.Helper()
+
+	wantStatus(t, status, out, http.StatusOK)
+	if out["id_server_unbind_result"] != result {
+		t.Errorf("id_server_unbind_result %v, want %s", out["id_server_unbind_result"],
+			result)
+	}
+}
+
+// TestServerKeys checks GET /_matrix/key/v2/server: a key document for the server
+// name, signed by the key that was generated into the data directory on first start.
+func TestServerKeys(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t)
+
+	resp, err := http.Get(srv.URL + "/_matrix/key/v2/server")
+	if err != nil {
+		t.Fatalf("GET /_matrix/key/v2/server: %v", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /_matrix/key/v2/server: %d, %v", resp.StatusCode, err)
+	}
+	keys, err := signing.VerifyServerKeys(body, srv.Config.ServerName, time.Now())
+	if err != nil {
+		t.Fatalf("the key document does not verify: %v\n%s", err, body)
+	}
+
+	path := filepath.Join(srv.Config.DataDir, signing.DefaultKeyFileName)
+	key, err := signing.LoadKey(path)
+	if err != nil {
+		t.Fatalf("the generated key file: %v", err)
+	}
+	if pub, ok := keys[key.ID]; !ok || !pub.Equal(key.Public()) {
+		t.Errorf("the document publishes %v, want the data directory's key %s", keys, key.ID)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the key file: %v, %v; want mode 0600", fi, err)
+	}
+}
+
+// TestBindAndUnbind checks POST /account/3pid/bind and /account/3pid/unbind: the bind
+// reaches the identity server with the user's identity access token and is recorded;
+// the unbind, signed by the server and checked against its published key, removes the
+// binding there and the record here, and answers success; a second unbind knows no
+// identity server and answers no-support; /account/3pid/delete unbinds as well.
+func TestBindAndUnbind(t *testing.T) {
+	t.Parallel()
+	srv, is := identityEnv(t)
+	alice := newAccount(t, srv, "alice")
+	bind(t, srv, is, alice)
+
+	status, _, out := do(t, "POST", api(srv, "/account/3pid/unbind"), alice.token,
+		map[string]any{"medium": "email", "address": "Alice@Example.org"})
+	wantUnbindResult(t, status, out, "success")
+	if _, ok := is.Binding("email", boundAddress); ok {
+		t.Error("the identity server still has the binding")
+	}
+	if got := bindings(t, srv, alice); len(got) != 0 {
+		t.Errorf("recorded bindings after the unbind: %+v", got)
+	}
+
+	// Nothing is known to unbind any more: the spec's no-support.
+	status, _, out = do(t, "POST", api(srv, "/account/3pid/unbind"), alice.token,
+		map[string]any{"medium": "email", "address": boundAddress})
+	wantUnbindResult(t, status, out, "no-support")
+
+	// Delete unbinds the recorded binding too.
+	bind(t, srv, is, alice)
+	status, _, out = do(t, "POST", api(srv, "/account/3pid/delete"), alice.token,
+		map[string]any{"medium": "email", "address": boundAddress})
+	wantUnbindResult(t, status, out, "success")
+	if _, ok := is.Binding("email", boundAddress); ok {
+		t.Error("the identity server still has the binding after the delete")
+	}
+}
+
+// TestBindErrorsForwarded checks that the identity server's refusals of a bind reach
+// the client with their status and errcode, and that nothing is recorded.
+func TestBindErrorsForwarded(t *testing.T) {
+	t.Parallel()
+	srv, is := identityEnv(t)
+	alice := newAccount(t, srv, "alice")
+	is.AddSession(identitytest.Session{SID: "unvalidated", ClientSecret: "is-cs",
+		Medium: "email", Address: boundAddress})
+
+	tests := []struct {
+		name   string
+		body   map[string]any
+		status int
+		code   string
+	}{
+		{"wrong identity token", with(bindBody(is, "unvalidated"),
+			map[string]any{"id_access_token": "wrong"}), http.StatusUnauthorized,
+			"M_UNAUTHORIZED"},
+		{"unknown session", bindBody(is, "unknown"), http.StatusNotFound,
+			"M_NO_VALID_SESSION"},
+		{"unvalidated session", bindBody(is, "unvalidated"), http.StatusBadRequest,
+			"M_SESSION_NOT_VALIDATED"},
+		{"no id_server", map[string]any{"client_secret": "is-cs", "sid": "s",
+			"id_access_token": "t"}, http.StatusBadRequest, "M_MISSING_PARAM"},
+	}
+	for _, tt := range tests {
+		status, _, out := do(t, "POST", api(srv, "/account/3pid/bind"), alice.token, tt.body)
+		if status != tt.status || out["errcode"] != tt.code {
+			t.Errorf("%s: %d %v, want %d %s", tt.name, status, out, tt.status, tt.code)
+		}
+	}
+	if got := bindings(t, srv, alice); len(got) != 0 {
+		t.Errorf("refused binds were recorded: %+v", got)
+	}
+}
+
+// TestDeactivateUnbinds checks that deactivating an account with a bound address
+// unbinds it on the identity server and answers success.
+func TestDeactivateUnbinds(t *testing.T) {
+	t.Parallel()
+	srv, is := identityEnv(t)
+	alice := newAccount(t, srv, "alice")
+	bind(t, srv, is, alice)
+
+	status, out := withPassword(t, srv, alice, "POST", "/account/deactivate",
+		alice.password, map[string]any{})
+	wantUnbindResult(t, status, out, "success")
+	if _, ok := is.Binding("email", boundAddress); ok {
+		t.Error("the identity server still binds the deactivated account's address")
+	}
+	if got := bindings(t, srv, alice); len(got) != 0 {
+		t.Errorf("recorded bindings after the deactivation: %+v", got)
+	}
+}
+
+// TestUnbindNoSupport checks an identity server that cannot unbind (404 without a
+// Matrix error): /account/3pid/unbind, /account/3pid/delete and deactivation answer
+// 200 with no-support, and the binding stays recorded for a later attempt.
+func TestUnbindNoSupport(t *testing.T) {
+	t.Parallel()
+	srv, is := identityEnv(t)
+	alice := newAccount(t, srv, "alice")
+	bind(t, srv, is, alice)
+	is.AnswerUnbind(http.StatusNotFound, "text/plain", "404 page not found")
+
+	body := map[string]any{"medium": "email", "address": boundAddress}
+	status, _, out := do(t, "POST", api(srv, "/account/3pid/unbind"), alice.token, body)
+	wantUnbindResult(t, status, out, "no-support")
+	status, _, out = do(t, "POST", api(srv, "/account/3pid/delete"), alice.token,
+		with(body, map[string]any{"id_server": is.Name()}))
+	wantUnbindResult(t, status, out, "no-support")
+	status, out = withPassword(t, srv, alice, "POST", "/account/deactivate",
+		alice.password, map[string]any{})
+	wantUnbindResult(t, status, out, "no-support")
+
+	if n := is.UnbindCount(); n != 3 {
+		t.Errorf("the identity server was asked %d times, want 3", n)
+	}
+	if got := bindings(t, srv, alice); len(got) != 1 {
+		t.Errorf("recorded bindings %+v, want the one that could not be unbound", got)
+	}
+}
