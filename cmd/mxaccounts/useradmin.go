@@ -340,12 +340,13 @@ func (ac *adminCmd) deactivate(ctx context.Context, args []string, stdout io.Wri
 	}
 	defer done()
 
-	err = ac.admin.Deactivate(ctx, user, erase)
-	ac.record(ctx, "admin.user.deactivate", user, map[string]any{"erase": erase}, err)
+	result, err := ac.admin.Deactivate(ctx, user, erase)
+	ac.record(ctx, "admin.user.deactivate", user, map[string]any{"erase": erase,
+		"id_server_unbind_result": result}, err)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: deactivated\n", user)
+	fmt.Fprintf(stdout, "%s: deactivated (identity-server unbind: %s)\n", user, result)
 	return nil
 }
 

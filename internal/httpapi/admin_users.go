@@ -438,10 +438,11 @@ func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, _ *stor
 	}
 	noteAudit(r, "erase", erase != nil && *erase)
 
-	if err := s.userAdmin.Deactivate(r.Context(), user, erase != nil && *erase); err != nil {
+	result, err := s.userAdmin.Deactivate(r.Context(), user, erase != nil && *erase)
+	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"id_server_unbind_result": "success"})
+	writeJSON(w, http.StatusOK, map[string]string{"id_server_unbind_result": result})
 	return nil
 }
 

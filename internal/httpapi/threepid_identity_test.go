@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -201,6 +202,23 @@ func TestDeactivateUnbinds(t *testing.T) {
 	}
 	if got := bindings(t, srv, alice); len(got) != 0 {
 		t.Errorf("recorded bindings after the deactivation: %+v", got)
+	}
+}
+
+// TestAdminDeactivateUnbinds checks that an admin's deactivation unbinds as the user's
+// own does.
+func TestAdminDeactivateUnbinds(t *testing.T) {
+	t.Parallel()
+	srv, is := identityEnv(t)
+	alice := newAccount(t, srv, "alice")
+	bind(t, srv, is, alice)
+	admin, _ := regTokenAdmins(t, srv)
+
+	status, _, out := do(t, "POST", srv.URL+"/_synapse/admin/v1/deactivate/"+
+		url.PathEscape(alice.userID), admin, map[string]any{})
+	wantUnbindResult(t, status, out, "success")
+	if _, ok := is.Binding("email", boundAddress); ok {
+		t.Error("the identity server still binds the address after an admin deactivation")
 	}
 }
 

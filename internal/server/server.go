@@ -262,7 +262,7 @@ func NewServicesWith(
 	}, st, hasher, devices, engine)
 	engine.AddStages(accounts.PasswordStage())
 	admin := useradmin.New(useradmin.Config{ServerName: cfg.ServerName,
-		SharedSecret: opts.SharedSecret}, st, accounts, devices, hasher)
+		SharedSecret: opts.SharedSecret, Unbinder: threepids}, st, accounts, devices, hasher)
 	return &Services{Accounts: accounts, Devices: devices, UIA: engine, UserAdmin: admin,
 		Audit: opts.Audit, Metrics: opts.Metrics, ThreePIDs: threepids}
 }

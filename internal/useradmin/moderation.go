@@ -45,17 +45,22 @@ func (s *Service) setPassword(ctx context.Context, tx store.Store, actor Actor,
 // Deactivate deactivates user for good, as POST /_synapse/admin/v1/deactivate does:
 // sessions, password and 3PIDs go; with erase the account is marked erased. An account
 // deactivated already is deactivated again without error. M_NOT_FOUND when there is no
-// such account.
-//
-// TODO(threepid): unbind the 3PIDs from identity servers first, and answer
-// "no-support" when that fails; today the addresses are only removed here.
-func (s *Service) Deactivate(ctx context.Context, user mxid.UserID, erase bool) error {
-	return s.store.Transact(ctx, func(tx store.Store) error {
-		if _, err := s.details(ctx, tx, user); err != nil {
-			return err
-		}
+// such account. It returns the id_server_unbind_result of removing the user's
+// identity-server bindings, which are unbound first, as user deactivation does.
+func (s *Service) Deactivate(
+	ctx context.Context, user mxid.UserID, erase bool,
+) (string, error) {
+	if _, err := s.details(ctx, s.store, user); err != nil {
+		return "", err
+	}
+	result := "success"
+	if s.cfg.Unbinder != nil {
+		result = s.cfg.Unbinder.UnbindAll(ctx, user)
+	}
+	err := s.store.Transact(ctx, func(tx store.Store) error {
 		return s.deactivate(ctx, tx, user, erase)
 	})
+	return result, err
 }
 
 // deactivate marks user deactivated (erased with erase) and removes what could let the

@@ -25,6 +25,15 @@ type Config struct {
 	ServerName string
 	// SharedSecret enables shared-secret registration; "" disables it.
 	SharedSecret string
+	// Unbinder removes a user's identity-server bindings at deactivation; nil when
+	// identity servers play no part.
+	Unbinder Unbinder
+}
+
+// Unbinder removes every identity-server binding of a user and returns the spec's
+// id_server_unbind_result ("success" or "no-support"); it never fails.
+type Unbinder interface {
+	UnbindAll(ctx context.Context, user mxid.UserID) string
 }
 
 // Service runs operators' actions over the store.
