@@ -16,27 +16,28 @@ type changePasswordParams struct {
 	LogoutDevices *bool `json:"logout_devices"`
 }
 
-// ChangePassword runs POST /account/password. rq is the caller, or nil for a request
-// without an access token: a password reset (uia.OpPasswordReset), where the UIA
-// stages alone, such as a validated email address, say whose password changes.
+// ChangePassword runs POST /account/password and returns whose password it changed (or
+// was changing, when it failed after authentication). rq is the caller, or nil for a
+// request without an access token: a password reset (uia.OpPasswordReset), where the
+// UIA stages alone, such as a validated email address, say whose password changes.
 // With logout_devices (the default) every other device of the user is logged out;
 // the caller's own device stays. The account's addresses are told.
 func (s *Service) ChangePassword(
 	ctx context.Context, req *uia.Request, rq *store.Requester,
-) error {
+) (mxid.UserID, error) {
 	var first changePasswordParams
 	if err := decodeParams(req.Body, &first); err != nil {
-		return err
+		return "", err
 	}
 	if pw, ok, err := stringField(req.Body, "new_password"); err != nil {
-		return err
+		return "", err
 	} else if ok {
 		var user string
 		if rq != nil {
 			user = rq.Localpart
 		}
 		if err := s.cfg.Policy.Check(pw, user, s.cfg.ServerName); err != nil {
-			return err
+			return "", err
 		}
 	}
 
@@ -47,15 +48,15 @@ func (s *Service) ChangePassword(
 	}
 	res, err := s.uia.Authenticate(ctx, req)
 	if err != nil {
-		return err
+		return "", err
 	}
 
 	var p changePasswordParams
 	if err := decodeParams(res.Params, &p); err != nil {
-		return err
+		return "", err
 	}
 	if res.SecretHash == "" {
-		return mxerr.ErrMissingParam.Msg("new_password is required; send it with the " +
+		return "", mxerr.ErrMissingParam.Msg("new_password is required; send it with the " +
 			"same UIA session")
 	}
 	user := res.Session.UserID
@@ -77,10 +78,10 @@ func (s *Service) ChangePassword(
 		return tx.DeleteAllDevices(ctx, user)
 	})
 	if err != nil {
-		return err
+		return user, err
 	}
 	s.notify(ctx, user, threepid.KindPasswordChanged)
-	return nil
+	return user, nil
 }
 
 // hashSecrets lets the UIA engine hash and check the request's secret.

@@ -61,10 +61,10 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limitHashing(s.clientAddr(r), body, "new_password", ""); err != nil {
 		return err
 	}
-	err = s.accounts.ChangePassword(r.Context(), &uia.Request{Method: r.Method,
+	user, err := s.accounts.ChangePassword(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/password", Body: body}, rq)
 	count(err)
-	s.observePasswordChange(r, rq, err)
+	s.observePasswordChange(r, rq, user, err)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/mxerr"
+	"github.com/mxaccounts/mxaccounts/mxid"
 )
 
 // The spec's account moderation endpoints (spec v1.18, "Server administration"): GET and
@@ -20,7 +21,7 @@ func (s *Server) adminGetLock(w http.ResponseWriter, r *http.Request, _ *store.R
 // adminPutLock serves PUT /_matrix/client/v1/admin/lock/{userId} ({locked}). A locked
 // account's tokens are refused with 401 M_USER_LOCKED and soft_logout, and it cannot
 // log in, until it is unlocked; its sessions survive.
-func (s *Server) adminPutLock(w http.ResponseWriter, r *http.Request, _ *store.Requester,
+func (s *Server) adminPutLock(w http.ResponseWriter, r *http.Request, rq *store.Requester,
 ) error {
 	locked, err := s.decodeFlag(r, "locked")
 	if err != nil {
@@ -28,6 +29,9 @@ func (s *Server) adminPutLock(w http.ResponseWriter, r *http.Request, _ *store.R
 	}
 	user, err := s.pathUser(r)
 	if err != nil {
+		return err
+	}
+	if err := refuseSelf(rq, user, locked, "lock"); err != nil {
 		return err
 	}
 	if err := s.userAdmin.SetLocked(r.Context(), user, locked); err != nil {
@@ -47,7 +51,7 @@ func (s *Server) adminGetSuspend(w http.ResponseWriter, r *http.Request, _ *stor
 // adminPutSuspend serves PUT /_matrix/client/v1/admin/suspend/{userId} ({suspended}).
 // The mark is stored and reported; the actions it restricts (sending, joining,
 // changing the profile) are the homeserver's, outside mxaccounts.
-func (s *Server) adminPutSuspend(w http.ResponseWriter, r *http.Request, _ *store.Requester,
+func (s *Server) adminPutSuspend(w http.ResponseWriter, r *http.Request, rq *store.Requester,
 ) error {
 	suspended, err := s.decodeFlag(r, "suspended")
 	if err != nil {
@@ -55,6 +59,9 @@ func (s *Server) adminPutSuspend(w http.ResponseWriter, r *http.Request, _ *stor
 	}
 	user, err := s.pathUser(r)
 	if err != nil {
+		return err
+	}
+	if err := refuseSelf(rq, user, suspended, "suspend"); err != nil {
 		return err
 	}
 	if err := s.userAdmin.SetSuspended(r.Context(), user, suspended); err != nil {
@@ -95,5 +102,14 @@ func (s *Server) writeFlag(w http.ResponseWriter, r *http.Request, key string,
 		return err
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{key: flag(&u.AccountDetails)})
+	return nil
+}
+
+// refuseSelf keeps an admin from locking or suspending their own account through the
+// API, which would cut off the session that could undo it; the CLI still can.
+func refuseSelf(rq *store.Requester, user mxid.UserID, on bool, action string) error {
+	if on && rq.UserID == user {
+		return mxerr.ErrInvalidParam.Msg("an admin cannot %s their own account", action)
+	}
 	return nil
 }

@@ -96,7 +96,8 @@ func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, _ *store
 		out = append(out, userListJSON(&users[i]))
 	}
 	body := map[string]any{"users": out, "total": total}
-	if f.Offset+f.Limit < total {
+	// Compared without adding, which could overflow for a huge from or limit.
+	if int64(len(users)) > 0 && f.Offset < total-int64(len(users)) {
 		body["next_token"] = strconv.FormatInt(f.Offset+int64(len(users)), 10)
 	}
 	writeJSON(w, http.StatusOK, body)

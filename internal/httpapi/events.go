@@ -138,14 +138,18 @@ func requesterID(rq *store.Requester) mxid.UserID {
 
 // observePasswordChange audits POST /account/password: a change by a signed-in user,
 // or a reset when the request had no access token and the UIA stages (an email or
-// phone validation) proved whose account it is.
-//
-// TODO(audit): name the account of a reset as its target; the account service does not
-// report which account its UIA session settled on.
-func (s *Server) observePasswordChange(r *http.Request, rq *store.Requester, err error) {
+// phone validation) proved whose account it is. target is that account, "" when the
+// request failed before any stage named it.
+func (s *Server) observePasswordChange(
+	r *http.Request, rq *store.Requester, target mxid.UserID, err error,
+) {
 	action := audit.ActionPasswordChange
 	if rq == nil {
 		action = audit.ActionPasswordReset
 	}
-	s.observeUserAction(r, action, requesterID(rq), nil, err)
+	if target == "" {
+		target = requesterID(rq)
+	}
+	s.record(r, audit.Event{Action: action, Actor: string(requesterID(rq)), Target: target},
+		err)
 }

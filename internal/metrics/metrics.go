@@ -86,6 +86,7 @@ func (m *Metrics) ObserveRequest(method, route string, status int, d time.Durati
 	if m == nil {
 		return
 	}
+	method = knownMethod(method)
 	m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	m.requestDuration.WithLabelValues(method, route).Observe(d.Seconds())
 }
@@ -145,4 +146,14 @@ func (m *Metrics) MessageFailed(medium string) {
 		return
 	}
 	m.messages.WithLabelValues(medium, OutcomeFailed).Inc()
+}
+
+// knownMethod keeps the method label to a fixed set: a client may send any method name,
+// and every new label value would be a new time series.
+func knownMethod(method string) string {
+	switch method {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH":
+		return method
+	}
+	return "other"
 }

@@ -124,3 +124,21 @@ func TestHandler(t *testing.T) {
 		t.Errorf("/other: %d, want 404", code)
 	}
 }
+
+// TestUnknownMethodsShareOneLabel checks that clients cannot add label values (and so
+// time series) by sending made-up HTTP methods.
+func TestUnknownMethodsShareOneLabel(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	for _, method := range []string{"RND1", "RND2", strings.Repeat("X", 2000), "GET"} {
+		m.ObserveRequest(method, "/", 404, time.Millisecond)
+	}
+
+	got, err := testutil.GatherAndCount(reg, "mxaccounts_http_requests_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != 2 {
+		t.Errorf("%d request series, want 2 (GET and other)", got)
+	}
+}

@@ -51,6 +51,15 @@ func CanonicalEmail(address string) (string, error) {
 	if !ok || local == "" || domain == "" || strings.ContainsAny(domain, "[]") {
 		return "", bad // domain literals such as user@[127.0.0.1] are refused too
 	}
+	// RFC 5321 limits: 64 octets of local part, 63 per domain label.
+	if len(local) > 64 {
+		return "", bad
+	}
+	for label := range strings.SplitSeq(domain, ".") {
+		if len(label) > 63 {
+			return "", bad
+		}
+	}
 	return cases.Fold().String(norm.NFC.String(address)), nil
 }
 

@@ -147,3 +147,18 @@ func TestCheckNextLink(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonicalEmailLengthLimits(t *testing.T) {
+	long64, long65 := strings.Repeat("a", 64), strings.Repeat("a", 65)
+	for addr, ok := range map[string]bool{
+		long64 + "@example.org":                         true,
+		long65 + "@example.org":                         false,
+		"a@" + strings.Repeat("b", 63) + ".org":         true,
+		"a@" + strings.Repeat("b", 64) + ".org":         false,
+		"a@sub." + strings.Repeat("c", 64) + ".example": false,
+	} {
+		if _, err := CanonicalEmail(addr); (err == nil) != ok {
+			t.Errorf("CanonicalEmail(%.30q...) error = %v, want ok=%v", addr, err, ok)
+		}
+	}
+}
