@@ -42,8 +42,7 @@ const (
 	ActionLogoutAll      = "logout_all"
 	ActionPasswordChange = "password_change"
 	ActionPasswordReset  = "password_reset"
-	// TODO(threepid): the 3PID endpoints are to record these two with the Recorder of
-	// server.Services.Audit; they do not yet.
+	// The 3PID endpoints record these two; admins' 3PID changes are admin events.
 	ActionThreePIDAdd    = "threepid_add"
 	ActionThreePIDRemove = "threepid_remove"
 	ActionDeviceDelete   = "device_delete"
