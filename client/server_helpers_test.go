@@ -2,12 +2,7 @@ package client_test
 
 import (
 	"context"
-	"encoding/json"
-	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"testing"
-	"time"
 
 	"github.com/mxaccounts/mxaccounts/client"
 	"github.com/mxaccounts/mxaccounts/internal/config"
@@ -18,78 +13,9 @@ import (
 // Values of the phone-number tests: an example mobile number of the United Kingdom as
 // typed there and as its MSISDN, and the secret the fake SMS gateway expects.
 const (
-	phoneNational   = "07400 123456"
-	phoneMSISDN     = "447400123456"
-	smsSecretHeader = "X-Gateway-Secret"
-	smsSecret       = "gateway-secret"
+	phoneNational = "07400 123456"
+	phoneMSISDN   = "447400123456"
 )
-
-// smsText is one message the fake SMS gateway was asked to send.
-type smsText struct{ to, body string }
-
-// smsGateway is a fake webhook SMS gateway on loopback that keeps the texts it gets.
-type smsGateway struct {
-	texts chan smsText
-	url   string
-}
-
-// startSMSGateway starts a fake SMS gateway and stops it when the test ends.
-func startSMSGateway(t *testing.T) *smsGateway {
-	t.Helper()
-
-	g := &smsGateway{texts: make(chan smsText, 64)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(smsSecretHeader) != smsSecret {
-			http.Error(w, "wrong secret", http.StatusUnauthorized)
-			return
-		}
-		var m struct{ To, Text string }
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		g.texts <- smsText{to: m.To, body: m.Text}
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(srv.Close)
-	g.url = srv.URL
-	return g
-}
-
-// option configures the server's webhook SMS sender to use g, with GB as the default
-// country.
-func (g *smsGateway) option() testserver.Option {
-	return testserver.WithConfig(func(c *config.Config) {
-		c.SMS.Sender = "webhook"
-		c.SMS.DefaultCountry = "GB"
-		c.SMS.Webhook = config.SMSWebhook{URL: g.url, SecretHeader: smsSecretHeader,
-			Secret: smsSecret}
-	})
-}
-
-// textedCode finds a 6-digit code in a text.
-var textedCode = regexp.MustCompile(`\b(\d{6})\b`)
-
-// code waits up to 10s for a text to +msisdn that carries a code and returns the code;
-// texts without one (notices) are skipped, texts to other numbers fail the test.
-func (g *smsGateway) code(t *testing.T, msisdn string) string {
-	t.Helper()
-
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case m := <-g.texts:
-			if m.to != "+"+msisdn {
-				t.Fatalf("a text went to %s, want +%s: %q", m.to, msisdn, m.body)
-			}
-			if c := textedCode.FindStringSubmatch(m.body); c != nil {
-				return c[1]
-			}
-		case <-deadline:
-			t.Fatalf("no text with a code to +%s within 10s", msisdn)
-		}
-	}
-}
 
 // emailServer starts Mailpit and a test server that mails through it, with opts
 // applied after the email settings.

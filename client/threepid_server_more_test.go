@@ -10,6 +10,7 @@ import (
 	"github.com/mxaccounts/mxaccounts/internal/config"
 	"github.com/mxaccounts/mxaccounts/internal/identity/identitytest"
 	"github.com/mxaccounts/mxaccounts/internal/mailpittest"
+	"github.com/mxaccounts/mxaccounts/internal/sms/smstest"
 	"github.com/mxaccounts/mxaccounts/internal/testserver"
 	"github.com/mxaccounts/mxaccounts/mxerr"
 )
@@ -226,8 +227,8 @@ func TestPasswordResetWithEmailStageAgainstServer(t *testing.T) {
 // and a password reset through the m.login.msisdn solver.
 func TestPhoneMethodsAgainstServer(t *testing.T) {
 	t.Parallel()
-	g := startSMSGateway(t)
-	srv := testserver.Start(t, g.option())
+	g := smstest.Start(t)
+	srv := testserver.Start(t, testserver.WithConfig(g.Configure))
 	reg := registerUser(t, srv, "alice")
 	c := newClient(t, srv.URL, reg.Tokens())
 	ctx := t.Context()
@@ -245,14 +246,14 @@ func TestPhoneMethodsAgainstServer(t *testing.T) {
 		t.Fatalf("RequestMSISDNToken(register): %+v, %v; want a sid and %s",
 			tok, err, wantSubmit)
 	}
-	g.code(t, phoneMSISDN)
+	g.Code(t, phoneMSISDN)
 
 	secret := client.NewClientSecret()
 	tok, err = c.RequestMSISDNToken(ctx, client.PurposeAddThreePID, phone(secret, phoneNational))
 	if err != nil || tok.SubmitURL != wantSubmit {
 		t.Fatalf("RequestMSISDNToken(account/3pid): %+v, %v", tok, err)
 	}
-	code := g.code(t, phoneMSISDN)
+	code := g.Code(t, phoneMSISDN)
 	wrong := "000000"
 	if code == wrong {
 		wrong = "111111"
@@ -306,7 +307,7 @@ func TestPhoneMethodsAgainstServer(t *testing.T) {
 			) {
 				_, err := anon.SubmitValidationToken(ctx, v.SubmitURL,
 					&client.SubmitTokenRequest{SID: v.SID, ClientSecret: v.ClientSecret,
-						Token: g.code(t, msisdn)})
+						Token: g.Code(t, msisdn)})
 				if err != nil {
 					return nil, err
 				}

@@ -1,103 +1,22 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/mxaccounts/mxaccounts/internal/config"
+	"github.com/mxaccounts/mxaccounts/internal/sms/smstest"
 	"github.com/mxaccounts/mxaccounts/internal/testserver"
 )
 
 // Values of the phone-number tests: a number of libphonenumber's examples, as typed in
 // the United Kingdom and as its MSISDN.
 const (
-	stageMSISDN     = "m.login.msisdn"
-	phoneNational   = "07400 123456"
-	phoneMSISDN     = "447400123456"
-	smsSecretHeader = "X-Gateway-Secret"
-	smsSecret       = "gateway-secret"
+	stageMSISDN   = "m.login.msisdn"
+	phoneNational = "07400 123456"
+	phoneMSISDN   = "447400123456"
 )
-
-// text is one message the fake SMS gateway received.
-type text struct{ to, body string }
-
-// smsGateway is a fake of the operator's webhook gateway on loopback: it checks the
-// secret header and keeps the texts it is asked to send.
-type smsGateway struct {
-	texts chan text
-	url   string
-}
-
-// startSMSGateway starts the fake gateway and stops it when the test ends.
-func startSMSGateway(t *testing.T) *smsGateway {
-	t.Helper()
-
-	g := &smsGateway{texts: make(chan text, 64)}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(smsSecretHeader) != smsSecret {
-			http.Error(w, "wrong secret", http.StatusUnauthorized)
-			return
-		}
-		var m struct{ To, Text string }
-		if err := json.NewDecoder(r.Body).Decode(&m); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		g.texts <- text{to: m.To, body: m.Text}
-		w.WriteHeader(http.StatusAccepted)
-	}))
-	t.Cleanup(srv.Close)
-	g.url = srv.URL
-	return g
-}
-
-// withSMS configures the webhook sender pointed at g, with GB as default country.
-func (g *smsGateway) withSMS() testserver.Option {
-	return testserver.WithConfig(func(c *config.Config) {
-		c.SMS.Sender = "webhook"
-		c.SMS.DefaultCountry = "GB"
-		c.SMS.Webhook = config.SMSWebhook{URL: g.url, SecretHeader: smsSecretHeader,
-			Secret: smsSecret}
-	})
-}
-
-// smsCodePattern finds the code in a validation text.
-var smsCodePattern = regexp.MustCompile(`\b(\d{6})\b`)
-
-// next waits for the next text to msisdn and returns its body; texts to other numbers
-// fail the test.
-func (g *smsGateway) next(t *testing.T, msisdn string) string {
-	t.Helper()
-
-	select {
-	case m := <-g.texts:
-		if m.to != "+"+msisdn {
-			t.Fatalf("a text went to %s, want +%s: %q", m.to, msisdn, m.body)
-		}
-		return m.body
-	case <-time.After(10 * time.Second):
-		t.Fatalf("no text to +%s within 10s", msisdn)
-	}
-	return ""
-}
-
-// code waits for the next text to msisdn and returns the code it carries.
-func (g *smsGateway) code(t *testing.T, msisdn string) string {
-	t.Helper()
-
-	body := g.next(t, msisdn)
-	c := smsCodePattern.FindStringSubmatch(body)
-	if c == nil {
-		t.Fatalf("the text to +%s has no code: %q", msisdn, body)
-	}
-	return c[1]
-}
 
 // phoneBody is a msisdn requestToken body.
 func phoneBody(cs, country, phone string, attempt int) map[string]any {
@@ -107,7 +26,7 @@ func phoneBody(cs, country, phone string, attempt int) map[string]any {
 
 // validatedPhone requests a token for phone for purpose, submits the texted code and
 // returns the sid.
-func validatedPhone(t *testing.T, srv *testserver.Server, g *smsGateway,
+func validatedPhone(t *testing.T, srv *testserver.Server, g *smstest.Gateway,
 	purpose, cs, phone string,
 ) string {
 	t.Helper()
@@ -121,7 +40,7 @@ func validatedPhone(t *testing.T, srv *testserver.Server, g *smsGateway,
 	}
 	sid := str(t, out, "sid")
 
-	code := g.code(t, phoneMSISDN)
+	code := g.Code(t, phoneMSISDN)
 	status, _, out = do(t, "POST", submitURL, "",
 		map[string]any{"sid": sid, "client_secret": cs, "token": code})
 	wantStatus(t, status, out, http.StatusOK)
@@ -146,8 +65,9 @@ func phoneLogin(t *testing.T, srv *testserver.Server, identifier map[string]any,
 // removes it, after which it logs in nobody.
 func TestPhoneNumberLifecycle(t *testing.T) {
 	t.Parallel()
-	g := startSMSGateway(t)
-	srv := testserver.Start(t, testserver.WithOpenRegistration(), g.withSMS())
+	g := smstest.Start(t)
+	srv := testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(g.Configure))
 	alice := newAccount(t, srv, "alice")
 
 	sid := validatedPhone(t, srv, g, forThreePID, "cs-phone", phoneNational)
@@ -173,7 +93,7 @@ func TestPhoneNumberLifecycle(t *testing.T) {
 	status, _, out = do(t, "POST", api(srv, "/account/3pid/delete"), alice.token,
 		map[string]any{"medium": "msisdn", "address": "+" + phoneMSISDN})
 	wantStatus(t, status, out, http.StatusOK)
-	if notice := g.next(t, phoneMSISDN); !strings.Contains(notice, "removed from") {
+	if notice := g.Next(t, phoneMSISDN); !strings.Contains(notice, "removed from") {
 		t.Errorf("after the delete the number got %q, want a removal notice", notice)
 	}
 	if list := threePIDs(t, srv, alice); len(list) != 0 {
@@ -190,8 +110,9 @@ func TestPhoneNumberLifecycle(t *testing.T) {
 // use cannot be registered or added again.
 func TestPhoneRequestToken(t *testing.T) {
 	t.Parallel()
-	g := startSMSGateway(t)
-	srv := testserver.Start(t, testserver.WithOpenRegistration(), g.withSMS())
+	g := smstest.Start(t)
+	srv := testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(g.Configure))
 	alice := newAccount(t, srv, "alice")
 
 	for _, body := range []map[string]any{
@@ -207,7 +128,7 @@ func TestPhoneRequestToken(t *testing.T) {
 	status, _, out := do(t, "POST", api(srv, "/account/3pid/msisdn/requestToken"), "",
 		phoneBody("cs", "", phoneNational, 1))
 	wantStatus(t, status, out, http.StatusOK)
-	g.code(t, phoneMSISDN)
+	g.Code(t, phoneMSISDN)
 
 	sid := validatedPhone(t, srv, g, forThreePID, "cs-add", phoneNational)
 	status, out = addThreePID(t, srv, alice, sid, "cs-add")
@@ -217,11 +138,7 @@ func TestPhoneRequestToken(t *testing.T) {
 			phoneBody("cs2", "GB", phoneNational, 1))
 		wantError(t, status, out, http.StatusBadRequest, "M_THREEPID_IN_USE")
 	}
-	select {
-	case m := <-g.texts:
-		t.Errorf("a refused request sent a text: %+v", m)
-	default:
-	}
+	g.ExpectNone(t)
 }
 
 // TestPasswordResetByPhone checks the m.login.msisdn stage: without an access token the
@@ -229,8 +146,9 @@ func TestPhoneRequestToken(t *testing.T) {
 // the number's account.
 func TestPasswordResetByPhone(t *testing.T) {
 	t.Parallel()
-	g := startSMSGateway(t)
-	srv := testserver.Start(t, testserver.WithOpenRegistration(), g.withSMS())
+	g := smstest.Start(t)
+	srv := testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(g.Configure))
 	alice := newAccount(t, srv, "alice")
 	sid := validatedPhone(t, srv, g, forThreePID, "cs-add", phoneNational)
 	status, out := addThreePID(t, srv, alice, sid, "cs-add")
@@ -250,7 +168,7 @@ func TestPasswordResetByPhone(t *testing.T) {
 		with(body, map[string]any{"auth": auth}))
 	wantStatus(t, status, out, http.StatusOK)
 
-	if notice := g.next(t, phoneMSISDN); !strings.Contains(notice, "password") {
+	if notice := g.Next(t, phoneMSISDN); !strings.Contains(notice, "password") {
 		t.Errorf("after the reset the number got %q, want a password notice", notice)
 	}
 	status, out = phoneLogin(t, srv, map[string]any{"type": "m.id.phone", "country": "GB",
