@@ -313,11 +313,10 @@ type NewUser struct {
 }
 
 // CreateUser creates an account for an operator (mxaccounts user create): no UIA, no
-// registration token, and the operator's reserved and denied names are allowed; the
-// grammar, application-service namespaces and taken names still apply.
+// registration token, and the username rules of CheckOperatorLocalpart.
 func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*Registered, error) {
 	localpart := s.NormalizeUsername(nu.Username)
-	if err := s.checkOperatorLocalpart(ctx, localpart); err != nil {
+	if err := s.CheckOperatorLocalpart(ctx, localpart); err != nil {
 		return nil, err
 	}
 	if nu.Password == "" {

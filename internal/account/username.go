@@ -56,15 +56,6 @@ func (s *Service) CheckLocalpart(ctx context.Context, localpart string) error {
 	return s.checkUnclaimed(ctx, localpart)
 }
 
-// checkOperatorLocalpart is CheckLocalpart without the operator's own restrictions
-// (reserved names, deny patterns), for accounts the operator creates.
-func (s *Service) checkOperatorLocalpart(ctx context.Context, localpart string) error {
-	if err := s.checkUserGrammar(localpart); err != nil {
-		return err
-	}
-	return s.checkUnclaimed(ctx, localpart)
-}
-
 // checkUserGrammar is checkGrammar plus the rule that leaves '_' to application
 // services.
 func (s *Service) checkUserGrammar(localpart string) error {
