@@ -59,9 +59,13 @@ More tokens: mxaccounts token create %s
 
 // storeFlags are the flags that point a command at this server's store.
 func (s *Server) storeFlags() string {
-	flags := "--data " + s.cfg.DataDir
-	if s.cfg.File != "" {
-		flags = "--config " + s.cfg.File + " " + flags
+	switch {
+	case s.cfg.File != "" && s.cfg.Database.URL != "":
+		return "--config " + s.cfg.File
+	case s.cfg.File != "":
+		return "--config " + s.cfg.File + " --data " + s.cfg.DataDir
+	case s.cfg.Database.URL != "":
+		return "(with the same MXACCOUNTS_DATABASE_URL)"
 	}
-	return flags
+	return "--data " + s.cfg.DataDir
 }
