@@ -53,7 +53,16 @@ if pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" status >/dev/null 2>&1; then
 	log "cluster ${PG_VERSION}/${PG_CLUSTER} is already running"
 else
 	log "starting cluster ${PG_VERSION}/${PG_CLUSTER}"
-	pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start
+	# The server outlives this script, so it must hold none of our pipes: not fd 3,
+	# the pipe of the caller's $(...), which would then wait for it forever, nor any
+	# pipe a CI runner passed down. The subshell closes every descriptor above 2.
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			if ((fd > 2)); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+		done
+		exec pg_ctlcluster "$PG_VERSION" "$PG_CLUSTER" start </dev/null
+	)
 fi
 
 # 4. Wait until it answers on the loopback address.
