@@ -25,6 +25,9 @@ type RegisterRequest struct {
 	InhibitLogin bool `json:"inhibit_login,omitempty"`
 	// RefreshToken asks for a refresh token with the access token.
 	RefreshToken bool `json:"refresh_token,omitempty"`
+	// GuestAccessToken upgrades the guest account whose access token it is to a full
+	// account, keeping its user ID; Username must then be the guest's localpart.
+	GuestAccessToken string `json:"guest_access_token,omitempty"`
 }
 
 // RegisterResponse is the answer of POST /register.

@@ -255,6 +255,40 @@ func TestRegisterGuest(t *testing.T) {
 	})
 }
 
+// TestUpgradeGuest registers a guest, then upgrades it to a full account with
+// RegisterRequest.GuestAccessToken, and checks that a stranger's name is refused.
+func TestUpgradeGuest(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.WithGuests(), testserver.WithOpenRegistration())
+	c := newClient(t, srv.URL, client.Tokens{})
+	guest, err := c.RegisterGuest(t.Context(), &client.GuestRegisterRequest{})
+	if err != nil {
+		t.Fatalf("register guest: %v", err)
+	}
+
+	_, err = registerThrough(t.Context(), c, &client.RegisterRequest{Username: "stranger",
+		Password: testPassword, GuestAccessToken: guest.AccessToken}, client.DummyStage())
+	wantMatrixError(t, err, mxerr.ErrForbidden, http.StatusForbidden)
+
+	resp, err := registerThrough(t.Context(), c, &client.RegisterRequest{
+		Username: guest.UserID.Localpart(), Password: testPassword,
+		GuestAccessToken: guest.AccessToken}, client.DummyStage())
+	if err != nil {
+		t.Fatalf("upgrade guest %s: %v", guest.UserID, err)
+	}
+	if resp.UserID != guest.UserID {
+		t.Errorf("upgrade answered %s; want the guest's %s", resp.UserID, guest.UserID)
+	}
+	c.SetTokens(resp.Tokens())
+	who, err := c.Whoami(t.Context())
+	if err != nil {
+		t.Fatalf("whoami after the upgrade: %v", err)
+	}
+	if who.IsGuest {
+		t.Errorf("whoami %+v after the upgrade; want a full user", who)
+	}
+}
+
 // TestUsernameAvailable checks a free name and each kind of refusal.
 func TestUsernameAvailable(t *testing.T) {
 	t.Parallel()

@@ -24,6 +24,9 @@ type RegisterParams struct {
 	InitialDeviceDisplayName *string `json:"initial_device_display_name"`
 	InhibitLogin             bool    `json:"inhibit_login"`
 	RefreshToken             bool    `json:"refresh_token"`
+	// GuestAccessToken names the guest account to upgrade. Register keeps the hex
+	// SHA-256 digest of the token here, never the token itself.
+	GuestAccessToken *string `json:"guest_access_token"`
 }
 
 // Registered is the outcome of a registration; Login is nil with inhibit_login.
@@ -49,6 +52,12 @@ func (s *Service) Register(ctx context.Context, req *uia.Request) (*Registered, 
 	var username string
 	if first.Username != nil {
 		username = s.NormalizeUsername(*first.Username)
+	}
+	upgrading, err := s.checkGuestUpgrade(ctx, req.Body, first.Username != nil, username)
+	if err != nil {
+		return nil, err
+	}
+	if first.Username != nil && !upgrading {
 		if err := s.CheckLocalpart(ctx, username); err != nil && !s.replay(ctx, req) {
 			return nil, err
 		}
@@ -97,8 +106,15 @@ func (s *Service) replay(ctx context.Context, req *uia.Request) bool {
 func (s *Service) createUser(
 	ctx context.Context, res *uia.Result, p *RegisterParams,
 ) (*Registered, error) {
-	out, err := s.tryCreateUser(ctx, res, p)
-	if errors.Is(err, mxerr.ErrUserInUse) {
+	var out *Registered
+	var err error
+	if p.GuestAccessToken != nil {
+		out, err = s.upgradeGuest(ctx, res, p)
+	} else {
+		out, err = s.tryCreateUser(ctx, res, p)
+	}
+	guestGone := p.GuestAccessToken != nil && errors.Is(err, mxerr.ErrForbidden)
+	if errors.Is(err, mxerr.ErrUserInUse) || guestGone {
 		// The session names a username it can never have now: end it, and give back
 		// the registration-token use it holds rather than keep it until it expires.
 		if rerr := s.abandonSession(ctx, res); rerr != nil {
@@ -150,56 +166,42 @@ func (s *Service) tryCreateUser(
 	}
 }
 
+// insertUser makes the account of a registration whose UIA session is complete.
 func (s *Service) insertUser(
 	ctx context.Context, res *uia.Result, p *RegisterParams, localpart string,
 ) (*Registered, error) {
 	userID := mxid.NewUserID(localpart, s.cfg.ServerName)
-	out := &Registered{UserID: userID}
+	return s.completeRegistration(ctx, res, p, userID, func(tx store.Store, admin bool) error {
+		return tx.CreateAccount(ctx, &store.Account{UserID: userID, Localpart: localpart,
+			PasswordHash: res.SecretHash, Kind: store.KindUser, Admin: admin,
+			CreatedMS: s.now().UnixMilli()})
+	})
+}
 
+// completeRegistration does in one transaction what every registration does once its
+// UIA session is complete: it consumes the session, has makeAccount make or change
+// userID's account (admin tells whether the session's registration token grants admin
+// rights), records what the stages earned and logs the user in unless asked not to.
+func (s *Service) completeRegistration(
+	ctx context.Context, res *uia.Result, p *RegisterParams, userID mxid.UserID,
+	makeAccount func(tx store.Store, admin bool) error,
+) (*Registered, error) {
+	out := &Registered{UserID: userID}
 	err := s.store.Transact(ctx, func(tx store.Store) error {
 		if err := s.uia.Consume(ctx, tx, res); err != nil {
 			return err
 		}
 
-		admin := false
-		if tok := res.Session.RegistrationToken; tok != "" {
-			t, err := tx.RegistrationToken(ctx, tok)
-			if err != nil {
-				return err
-			}
-			admin = t.GrantsAdmin
-		}
-
-		err := tx.CreateAccount(ctx, &store.Account{UserID: userID, Localpart: localpart,
-			PasswordHash: res.SecretHash, Kind: store.KindUser, Admin: admin,
-			CreatedMS: s.now().UnixMilli()})
+		admin, err := grantsAdmin(ctx, tx, res.Session)
 		if err != nil {
 			return err
 		}
-		if tok := res.Session.RegistrationToken; tok != "" {
-			err := tx.CompleteRegistrationToken(ctx, tok, userID, s.now().UnixMilli())
-			if err != nil {
-				return err
-			}
-		}
-		if s.cfg.ThreePIDs != nil {
-			err := s.cfg.ThreePIDs.AddFromUIA(ctx, tx, res.Session.ID, userID)
-			if err != nil {
-				return err
-			}
-		}
-		if slices.Contains(res.Session.Completed, uia.TypeTerms) {
-			for _, p := range s.cfg.Terms {
-				err := tx.RecordTermsAcceptance(ctx, userID, p.ID, p.Version,
-					s.now().UnixMilli())
-				if err != nil {
-					return err
-				}
-			}
+		if err := makeAccount(tx, admin); err != nil {
+			return err
 		}
 
-		if p.InhibitLogin {
-			return nil
+		if err := s.recordStages(ctx, tx, res, userID); err != nil || p.InhibitLogin {
+			return err
 		}
 		nl := device.NewLogin{UserID: userID, DisplayName: p.InitialDeviceDisplayName,
 			Refresh: p.RefreshToken}
@@ -215,36 +217,46 @@ func (s *Service) insertUser(
 	return out, nil
 }
 
-// RegisterGuest runs POST /register?kind=guest: no authentication, and every field but
-// the device display name ignored, as the spec requires.
-func (s *Service) RegisterGuest(ctx context.Context, displayName *string) (*Registered, error) {
-	if !s.cfg.GuestsEnabled {
-		return nil, mxerr.ErrForbidden.Msg("guest access is disabled on this server")
+// grantsAdmin reports whether the registration token the session used makes its user
+// an admin.
+func grantsAdmin(ctx context.Context, tx store.Store, sess *store.UIASession) (bool, error) {
+	if sess.RegistrationToken == "" {
+		return false, nil
 	}
+	t, err := tx.RegistrationToken(ctx, sess.RegistrationToken)
+	if err != nil {
+		return false, err
+	}
+	return t.GrantsAdmin, nil
+}
 
-	for attempt := 0; ; attempt++ {
-		localpart := randomString("0123456789", 12)
-		userID := mxid.NewUserID(localpart, s.cfg.ServerName)
-		out := &Registered{UserID: userID}
-
-		err := s.store.Transact(ctx, func(tx store.Store) error {
-			err := tx.CreateAccount(ctx, &store.Account{UserID: userID, Localpart: localpart,
-				Kind: store.KindGuest, CreatedMS: s.now().UnixMilli()})
+// recordStages records what the session's stages earned for userID: the
+// registration-token use, the validated addresses and the accepted terms.
+func (s *Service) recordStages(
+	ctx context.Context, tx store.Store, res *uia.Result, userID mxid.UserID,
+) error {
+	if tok := res.Session.RegistrationToken; tok != "" {
+		err := tx.CompleteRegistrationToken(ctx, tok, userID, s.now().UnixMilli())
+		if err != nil {
+			return err
+		}
+	}
+	if s.cfg.ThreePIDs != nil {
+		err := s.cfg.ThreePIDs.AddFromUIA(ctx, tx, res.Session.ID, userID)
+		if err != nil {
+			return err
+		}
+	}
+	if slices.Contains(res.Session.Completed, uia.TypeTerms) {
+		for _, p := range s.cfg.Terms {
+			err := tx.RecordTermsAcceptance(ctx, userID, p.ID, p.Version,
+				s.now().UnixMilli())
 			if err != nil {
 				return err
 			}
-			out.Login, err = s.devices.StartLogin(ctx, tx,
-				device.NewLogin{UserID: userID, DisplayName: displayName})
-			return err
-		})
-		if errors.Is(err, store.ErrConflict) && attempt < 5 {
-			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		return out, nil
 	}
+	return nil
 }
 
 // decodeParams reads body fields into p; a field of the wrong JSON type is M_BAD_JSON.

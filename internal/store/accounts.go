@@ -61,4 +61,7 @@ type Accounts interface {
 	// SetPasswordHash replaces the hash of user's password; ErrNotFound when no such
 	// account exists.
 	SetPasswordHash(ctx context.Context, user mxid.UserID, hash string) error
+	// UpgradeGuest turns user's guest account into a user account with the password
+	// hash; ErrNotFound unless user is a guest whose account is not deactivated.
+	UpgradeGuest(ctx context.Context, user mxid.UserID, hash string) error
 }

@@ -21,7 +21,10 @@ const (
 	selectLocalpartTaken     = `SELECT COUNT(*) FROM accounts WHERE localpart = ?`
 	selectAccountCount       = `SELECT COUNT(*) FROM accounts`
 	updatePasswordHash       = `UPDATE accounts SET password_hash = ? WHERE user_id = ?`
-	insertTermsAcceptance    = `
+	updateGuestToUser        = `
+		UPDATE accounts SET kind = 'user', password_hash = ?
+		WHERE user_id = ? AND kind = 'guest' AND NOT deactivated`
+	insertTermsAcceptance = `
 		INSERT INTO terms_acceptances (user_id, policy, version, accepted_ms)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, policy, version) DO NOTHING`
@@ -104,6 +107,18 @@ func (s *Store) SetPasswordHash(ctx context.Context, user mxid.UserID, hash stri
 	}
 	if n == 0 {
 		return fmt.Errorf("set password of %s: %w", user, store.ErrNotFound)
+	}
+	return nil
+}
+
+// UpgradeGuest implements store.Accounts.
+func (s *Store) UpgradeGuest(ctx context.Context, user mxid.UserID, hash string) error {
+	n, err := s.q.exec(ctx, updateGuestToUser, hash, user)
+	if err != nil {
+		return fmt.Errorf("upgrade guest %s: %w", user, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("upgrade guest %s: %w", user, store.ErrNotFound)
 	}
 	return nil
 }

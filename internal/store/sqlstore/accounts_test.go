@@ -381,3 +381,40 @@ func TestRecordTermsAcceptance(t *testing.T) {
 		}
 	})
 }
+
+func TestUpgradeGuest(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		createAccount(t, s, "alice")
+		for _, lp := range []string{"1234", "5678"} {
+			g := newAccount(lp)
+			g.Kind, g.PasswordHash = store.KindGuest, ""
+			if err := s.CreateAccount(ctx, g); err != nil {
+				t.Fatalf("CreateAccount(%s): %v", lp, err)
+			}
+		}
+		if err := s.Deactivate(ctx, userID("5678"), false); err != nil {
+			t.Fatalf("Deactivate(5678): %v", err)
+		}
+
+		if err := s.UpgradeGuest(ctx, userID("1234"), "$new"); err != nil {
+			t.Fatalf("UpgradeGuest(1234): %v", err)
+		}
+		got, err := s.AccountByLocalpart(ctx, "1234")
+		if err != nil {
+			t.Fatalf("AccountByLocalpart(1234): %v", err)
+		}
+		if got.Kind != store.KindUser || got.PasswordHash != "$new" {
+			t.Errorf("upgraded guest is kind %q with hash %q; want user with $new",
+				got.Kind, got.PasswordHash)
+		}
+
+		// Only a live guest account is upgraded, and only once.
+		for _, lp := range []string{"1234", "alice", "5678", "nobody"} {
+			err := s.UpgradeGuest(ctx, userID(lp), "$other")
+			wantErr(t, "UpgradeGuest("+lp+")", err, store.ErrNotFound)
+		}
+	})
+}
