@@ -31,6 +31,7 @@ type Store interface {
 	AccountAdmin
 	SharedSecretNonces
 	AuditLog
+	RateBuckets
 
 	// Transact runs fn in one transaction and commits when fn returns nil; any error
 	// rolls everything back and is returned. The Store given to fn must not be used
