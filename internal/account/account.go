@@ -3,12 +3,14 @@
 package account
 
 import (
+	"log/slog"
 	"regexp"
 	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/appservice"
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/password"
+	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/uia"
 )
@@ -33,6 +35,11 @@ type Config struct {
 	// ThreePIDs finds accounts by address, gives registrations their validated
 	// addresses and notifies accounts; nil when no medium is validated.
 	ThreePIDs ThreePIDs
+	// FailedPasswords limits wrong passwords per account, through /login and the
+	// password stage alike; nil for no limit.
+	FailedPasswords *ratelimit.Shared
+	// Log receives what an operator should act on; nil discards it.
+	Log *slog.Logger
 }
 
 // Service runs account operations over the store.
@@ -43,6 +50,7 @@ type Service struct {
 	devices  *device.Service
 	uia      *uia.Engine
 	reserved map[string]bool
+	log      *slog.Logger
 	now      func() time.Time
 }
 
@@ -51,7 +59,10 @@ func New(
 	cfg Config, st store.Store, h *password.Hasher, d *device.Service, u *uia.Engine,
 ) *Service {
 	s := &Service{cfg: cfg, store: st, hasher: h, devices: d, uia: u,
-		reserved: map[string]bool{}, now: time.Now}
+		reserved: map[string]bool{}, log: cfg.Log, now: time.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	for _, lp := range cfg.Reserved {
 		s.reserved[lp] = true
 	}

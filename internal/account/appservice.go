@@ -78,7 +78,7 @@ func (s *Service) RegisterAppService(
 func (s *Service) LoginAppService(
 	ctx context.Context, svc *appservice.Service, req *LoginRequest,
 ) (*device.Login, error) {
-	localpart, err := s.identifiedLocalpart(ctx, req.Identifier, req.User, "", "")
+	localpart, _, err := s.identifiedLocalpart(ctx, req.Identifier, req.User, "", "")
 	if err != nil {
 		return nil, err
 	}

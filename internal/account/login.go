@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/mxaccounts/mxaccounts/internal/device"
 	"github.com/mxaccounts/mxaccounts/internal/password"
+	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
 	"github.com/mxaccounts/mxaccounts/internal/sms"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/threepid"
@@ -84,12 +86,12 @@ func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, 
 		return nil, mxerr.ErrMissingParam.Msg("password is required")
 	}
 
-	localpart, err := s.identifiedLocalpart(ctx, req.Identifier, req.User, req.Medium,
-		req.Address)
+	localpart, subject, err := s.identifiedLocalpart(ctx, req.Identifier, req.User,
+		req.Medium, req.Address)
 	if err != nil {
 		return nil, err
 	}
-	acct, newHash, err := s.checkPassword(ctx, localpart, *req.Password)
+	acct, newHash, err := s.checkPassword(ctx, localpart, subject, *req.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -106,10 +108,12 @@ func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, 
 // the deprecated top-level user, medium and address fields. A 3PID identifier names
 // the account that holds the address, compared in canonical form (case-folded email);
 // one that no account holds gives "", which the password check fails like an unknown
-// user.
+// user. subject names what failed passwords count against: the localpart, or for an
+// address no account holds, the address, so that a limit on it answers alike whether
+// or not an account exists.
 func (s *Service) identifiedLocalpart(
 	ctx context.Context, id *Identifier, user, medium, address string,
-) (string, error) {
+) (localpart, subject string, err error) {
 	if id == nil {
 		switch {
 		case user != "":
@@ -117,7 +121,7 @@ func (s *Service) identifiedLocalpart(
 		case medium != "" || address != "":
 			id = &Identifier{Type: IdentifierThirdPty, Medium: medium, Address: address}
 		default:
-			return "", mxerr.ErrMissingParam.Msg("identifier is required")
+			return "", "", mxerr.ErrMissingParam.Msg("identifier is required")
 		}
 	}
 	if id.Type == "" && id.Medium != "" {
@@ -128,38 +132,52 @@ func (s *Service) identifiedLocalpart(
 	case IdentifierUser:
 	case IdentifierThirdPty:
 		if id.Medium == "" || id.Address == "" {
-			return "", mxerr.ErrMissingParam.Msg("identifier.medium and " +
+			return "", "", mxerr.ErrMissingParam.Msg("identifier.medium and " +
 				"identifier.address are required")
 		}
-		return s.threePIDOwner(ctx, id.Medium, id.Address)
+		return s.threePIDSubject(ctx, id.Medium, id.Address)
 	case IdentifierPhone:
 		if id.Country == "" || id.Phone == "" {
-			return "", mxerr.ErrMissingParam.Msg("identifier.country and " +
+			return "", "", mxerr.ErrMissingParam.Msg("identifier.country and " +
 				"identifier.phone are required")
 		}
 		msisdn, err := sms.FromCountryPhone(id.Country, id.Phone)
 		if err != nil {
-			return "", nil // no account holds a number that is none
+			// No account holds a number that is none.
+			return "", "phone:" + id.Country + ":" + id.Phone, nil
 		}
-		return s.threePIDOwner(ctx, string(threepid.MediumMSISDN), msisdn)
+		return s.threePIDSubject(ctx, string(threepid.MediumMSISDN), msisdn)
 	default:
-		return "", mxerr.ErrUnknown.Msg("unknown identifier type %q", id.Type)
+		return "", "", mxerr.ErrUnknown.Msg("unknown identifier type %q", id.Type)
 	}
 	if id.User == "" {
-		return "", mxerr.ErrMissingParam.Msg("identifier.user is required")
+		return "", "", mxerr.ErrMissingParam.Msg("identifier.user is required")
 	}
 
 	name := id.User
 	if strings.HasPrefix(name, "@") {
 		lp, server, err := mxid.ParseUserID(name)
 		if err != nil || server != s.cfg.ServerName {
-			return "", errBadCredentials
+			return "", "", errBadCredentials
 		}
 		name = lp
 	}
 	// ASCII only, as registration maps names: Unicode lower-casing would let a name
 	// that registration refuses (K, the Kelvin sign) log in as another (k).
-	return asciiLower(name), nil
+	localpart = asciiLower(name)
+	return localpart, localpart, nil
+}
+
+// threePIDSubject is identifiedLocalpart for a 3PID: the owner's localpart, or "" and
+// the address as the subject.
+func (s *Service) threePIDSubject(
+	ctx context.Context, medium, address string,
+) (localpart, subject string, err error) {
+	localpart, err = s.threePIDOwner(ctx, medium, address)
+	if err != nil || localpart != "" {
+		return localpart, localpart, err
+	}
+	return "", medium + ":" + strings.ToLower(strings.TrimSpace(address)), nil
 }
 
 // checkPassword returns the account if password is its password. Unknown users cost a
@@ -167,12 +185,20 @@ func (s *Service) identifiedLocalpart(
 // hash is due for an upgrade (bcrypt, older parameters) it also returns the new hash,
 // for the caller to store in its transaction.
 func (s *Service) checkPassword(
-	ctx context.Context, localpart, pw string,
+	ctx context.Context, localpart, subject, pw string,
 ) (acct *store.Account, newHash string, err error) {
+	ok, wait, err := s.cfg.FailedPasswords.Check(ctx, subject)
+	if err != nil {
+		return nil, "", fmt.Errorf("check failed passwords of %q: %w", subject, err)
+	}
+	if !ok {
+		return nil, "", ratelimit.Exceeded(wait)
+	}
+
 	acct, err = s.store.AccountByLocalpart(ctx, localpart)
 	if errors.Is(err, store.ErrNotFound) {
 		_ = s.hasher.VerifyNothing(pw)
-		return nil, "", errBadCredentials
+		return nil, "", s.failedPassword(ctx, subject)
 	}
 	if err != nil {
 		return nil, "", err
@@ -180,7 +206,7 @@ func (s *Service) checkPassword(
 
 	rehash, err := s.hasher.Verify(acct.PasswordHash, pw)
 	if errors.Is(err, password.ErrMismatch) {
-		return nil, "", errBadCredentials
+		return nil, "", s.failedPassword(ctx, subject)
 	}
 	if err != nil {
 		return nil, "", err
@@ -192,6 +218,17 @@ func (s *Service) checkPassword(
 		newHash = s.hasher.Hash(pw)
 	}
 	return acct, newHash, nil
+}
+
+// failedPassword counts a wrong password against subject and returns the answer to it.
+// A failure to count is logged, not answered: the client's password was wrong either
+// way.
+func (s *Service) failedPassword(ctx context.Context, subject string) error {
+	if err := s.cfg.FailedPasswords.Spend(ctx, subject); err != nil && ctx.Err() == nil {
+		s.log.Warn("could not count a failed password; check the database",
+			"subject", subject, "error", err)
+	}
+	return errBadCredentials
 }
 
 // usable refuses accounts that may not log in.

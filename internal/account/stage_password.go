@@ -43,12 +43,12 @@ func (p passwordStage) Prepare(ctx context.Context, a *uia.Attempt) error {
 		return mxerr.ErrMissingParam.Msg("auth.password is required")
 	}
 
-	localpart, err := p.s.identifiedLocalpart(ctx, auth.Identifier, auth.User, auth.Medium,
-		auth.Address)
+	localpart, subject, err := p.s.identifiedLocalpart(ctx, auth.Identifier, auth.User,
+		auth.Medium, auth.Address)
 	if err != nil {
 		return err
 	}
-	acct, _, err := p.s.checkPassword(ctx, localpart, *auth.Password)
+	acct, _, err := p.s.checkPassword(ctx, localpart, subject, *auth.Password)
 	if err != nil {
 		return err
 	}

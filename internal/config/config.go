@@ -171,6 +171,10 @@ type RateLimits struct {
 	Enabled bool `yaml:"enabled"`
 	// FailedLogin limits wrong passwords per client address.
 	FailedLogin Rate `yaml:"failed_login"`
+	// FailedLoginAccount limits wrong passwords per account (or per address for one no
+	// account holds), from any client. Its buckets live in the database, so every
+	// instance counts against the same ones.
+	FailedLoginAccount Rate `yaml:"failed_login_account"`
 	// TokenValidity limits registration-token validity checks per client address.
 	TokenValidity Rate `yaml:"token_validity"`
 	// Register limits accounts registered and failed UIA stages of registration per
@@ -266,13 +270,16 @@ func Default() *Config {
 		},
 		UIA: UIA{SessionLifetime: 30 * time.Minute},
 		RateLimits: RateLimits{
-			Enabled:         true,
-			FailedLogin:     Rate{PerSecond: 0.1, Burst: 5},
-			TokenValidity:   Rate{PerSecond: 0.2, Burst: 10},
-			Register:        Rate{PerSecond: 1, Burst: 20},
-			RequestToken:    Rate{PerSecond: 0.05, Burst: 10},
-			PasswordHashing: Rate{PerSecond: 5, Burst: 100},
-			Availability:    Rate{PerSecond: 10, Burst: 100},
+			Enabled:     true,
+			FailedLogin: Rate{PerSecond: 0.1, Burst: 5},
+			// One guess every 20 seconds after ten: slow for a guesser, while the owner
+			// of an account under attack waits at most 20 seconds to try again.
+			FailedLoginAccount: Rate{PerSecond: 0.05, Burst: 10},
+			TokenValidity:      Rate{PerSecond: 0.2, Burst: 10},
+			Register:           Rate{PerSecond: 1, Burst: 20},
+			RequestToken:       Rate{PerSecond: 0.05, Burst: 10},
+			PasswordHashing:    Rate{PerSecond: 5, Burst: 100},
+			Availability:       Rate{PerSecond: 10, Burst: 100},
 		},
 		Email: Email{
 			SMTPTimeout:      15 * time.Second,

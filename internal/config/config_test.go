@@ -40,23 +40,20 @@ func TestExampleMatchesDefaults(t *testing.T) {
 	})
 }
 
-// hasPath finds the key path of an environment name in the decoded YAML tree.
+// hasPath finds the key path of an environment name in the decoded YAML tree. Keys may
+// share prefixes (failed_login, failed_login_account), so every key that fits is tried.
 func hasPath(tree map[string]any, envName string) bool {
-	rest := strings.ToLower(strings.TrimPrefix(envName, EnvPrefix+"_"))
-	node := tree
-	for rest != "" {
-		found := false
-		for k, v := range node {
-			if rest == k {
-				return true
-			}
-			if sub, ok := v.(map[string]any); ok && strings.HasPrefix(rest, k+"_") {
-				node, rest, found = sub, strings.TrimPrefix(rest, k+"_"), true
-				break
-			}
+	return hasRest(tree, strings.ToLower(strings.TrimPrefix(envName, EnvPrefix+"_")))
+}
+
+func hasRest(node map[string]any, rest string) bool {
+	for k, v := range node {
+		if rest == k {
+			return true
 		}
-		if !found {
-			return false
+		sub, ok := v.(map[string]any)
+		if ok && strings.HasPrefix(rest, k+"_") && hasRest(sub, rest[len(k)+1:]) {
+			return true
 		}
 	}
 	return false

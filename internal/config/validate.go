@@ -86,7 +86,8 @@ func (c *Config) Validate() error {
 	}
 	for name, r := range map[string]Rate{
 		"failed_login": c.RateLimits.FailedLogin, "token_validity": c.RateLimits.TokenValidity,
-		"register": c.RateLimits.Register, "request_token": c.RateLimits.RequestToken,
+		"failed_login_account": c.RateLimits.FailedLoginAccount,
+		"register":             c.RateLimits.Register, "request_token": c.RateLimits.RequestToken,
 		"password_hashing": c.RateLimits.PasswordHashing,
 		"availability":     c.RateLimits.Availability,
 	} {

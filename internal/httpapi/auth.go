@@ -5,7 +5,9 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 
+	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/mxerr"
 )
@@ -173,7 +175,5 @@ func forwardedFor(r *http.Request) []string {
 
 // rateLimited is the 429 answer with the wait in milliseconds.
 func rateLimited(waitMS int64) error {
-	e := mxerr.ErrLimitExceeded.Msg("too many requests; retry in %d ms", waitMS)
-	e.RetryAfterMS = max(waitMS, 1)
-	return e
+	return ratelimit.Exceeded(time.Duration(waitMS) * time.Millisecond)
 }

@@ -13,7 +13,13 @@ import (
 // idleAfter is how long a key's bucket lives without use; by then it is full again.
 const idleAfter = 10 * time.Minute
 
-// Limiter holds one bucket per key. A disabled or nil Limiter allows everything.
+// Limiter holds one bucket per key, in memory. A disabled or nil Limiter allows
+// everything.
+//
+// TODO(ratelimit): the buckets are per instance, so n instances behind one address allow
+// a client n times the rate; Shared, which bounds password guessing per account, keeps
+// its buckets in the database, and the per-address limits could move there too at the
+// cost of a write per limited request.
 type Limiter struct {
 	limit   rate.Limit
 	burst   int

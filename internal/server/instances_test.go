@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxaccounts/mxaccounts/internal/config"
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/store/storetest"
 	"github.com/mxaccounts/mxaccounts/internal/testserver"
@@ -209,4 +210,62 @@ func register(t *testing.T, s *testserver.Server, name string) string {
 		t.Fatalf("register %s: %d %v", name, status, body)
 	}
 	return body["access_token"].(string)
+}
+
+// TestFailedPasswordLimitSpansInstances guesses one account's password on two instances:
+// the per-account limit counts the guesses of both, so a second instance allows no more,
+// and it answers alike for an account that does not exist.
+func TestFailedPasswordLimitSpansInstances(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	limits := testserver.WithConfig(func(c *config.Config) {
+		c.RateLimits.Enabled = true
+		c.RateLimits.FailedLogin = config.Rate{PerSecond: 1, Burst: 1000}
+		c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 0.001, Burst: 4}
+	})
+	a := testserver.Start(t, testserver.WithDatabase(url), limits)
+	b := testserver.Start(t, testserver.WithDatabase(url), limits)
+	const pw = "a long enough password"
+	for _, name := range []string{"guessed", "bystander"} {
+		status, body := call(t, "POST", a.URL+registerPath, "", map[string]any{
+			"username": name, "password": pw, "auth": map[string]any{
+				"type": "m.login.registration_token", "token": a.RegistrationToken(t)}})
+		if status != http.StatusOK {
+			t.Fatalf("register %s: %d %v", name, status, body)
+		}
+	}
+	login := func(srv *testserver.Server, user, password string) (int, map[string]any) {
+		t.Helper()
+		return call(t, "POST", srv.URL+"/_matrix/client/v3/login", "", map[string]any{
+			"type": "m.login.password", "user": user, "password": password})
+	}
+
+	for _, user := range []string{"guessed", "nobody-here"} {
+		for i, srv := range []*testserver.Server{a, b, a, b} {
+			if status, body := login(srv, user, "wrong guess"); status != http.StatusForbidden {
+				t.Fatalf("guess %d at %s: %d %v; want 403", i+1, user, status, body)
+			}
+		}
+		for name, srv := range map[string]*testserver.Server{"A": a, "B": b} {
+			status, body := login(srv, user, pw)
+			if status != http.StatusTooManyRequests || body["errcode"] != "M_LIMIT_EXCEEDED" ||
+				body["retry_after_ms"] == nil {
+				t.Errorf("login as %s on %s after 4 guesses: %d %v; want 429 "+
+					"M_LIMIT_EXCEEDED with retry_after_ms", user, name, status, body)
+			}
+		}
+	}
+
+	// The password stage of UIA counts against the same bucket.
+	status, body := call(t, "POST", b.URL+"/_matrix/client/v3/account/deactivate", "",
+		map[string]any{"auth": map[string]any{"type": "m.login.password",
+			"identifier": map[string]any{"type": "m.id.user", "user": "guessed"},
+			"password":   pw}})
+	if status != http.StatusTooManyRequests {
+		t.Errorf("deactivate with the password stage: %d %v; want 429", status, body)
+	}
+
+	// Other accounts are not held up.
+	if status, body := login(b, "bystander", pw); status != http.StatusOK {
+		t.Errorf("login as bystander: %d %v; want 200", status, body)
+	}
 }

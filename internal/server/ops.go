@@ -34,13 +34,18 @@ func poolStats(st *sqlstore.Store) func() []metrics.PoolStat {
 	}
 }
 
-// sweepOperatorTables deletes the shared-secret nonces that expired and the audit
-// events older than audit.retention. Every instance sweeps; the deletes are
+// sweepOperatorTables deletes the shared-secret nonces that expired, the rate-limit
+// buckets that are full again and the audit events older than audit.retention. Every instance sweeps; the deletes are
 // idempotent.
 func (s *Server) sweepOperatorTables(ctx context.Context, now time.Time) {
 	if _, err := s.store.DeleteExpiredRegistrationNonces(ctx, now.UnixMilli()); err != nil &&
 		ctx.Err() == nil {
 		s.log.Warn("could not clear expired registration nonces", "error", err)
+	}
+
+	if _, err := s.store.DeleteFullRateBuckets(ctx, now.UnixMilli()); err != nil &&
+		ctx.Err() == nil {
+		s.log.Warn("could not clear full rate-limit buckets", "error", err)
 	}
 
 	if s.cfg.Audit.Retention <= 0 {

@@ -259,12 +259,26 @@ func NewServicesWith(
 		AppServices:         appServices,
 		Policy:              password.Policy(cfg.Passwords.Policy),
 		ThreePIDs:           threepids,
+		FailedPasswords:     failedPasswords(st, cfg, opts.Metrics),
+		Log:                 opts.Log,
 	}, st, hasher, devices, engine)
 	engine.AddStages(accounts.PasswordStage())
 	admin := useradmin.New(useradmin.Config{ServerName: cfg.ServerName,
 		SharedSecret: opts.SharedSecret, Unbinder: threepids}, st, accounts, devices, hasher)
 	return &Services{Accounts: accounts, Devices: devices, UIA: engine, UserAdmin: admin,
 		Audit: opts.Audit, Metrics: opts.Metrics, ThreePIDs: threepids}
+}
+
+// failedPasswords is the limit on wrong passwords per account, shared by every instance
+// through st.
+func failedPasswords(st store.Store, cfg *config.Config, m *metrics.Metrics) *ratelimit.Shared {
+	r := cfg.RateLimits.FailedLoginAccount
+	l := ratelimit.NewShared("failed_login_account", r.PerSecond, r.Burst,
+		cfg.RateLimits.Enabled, st)
+	if m != nil {
+		l.OnReject(func() { m.RateLimited("failed_login_account") })
+	}
+	return l
 }
 
 // LoadAppServices reads the application-service registrations that cfg names; nil when

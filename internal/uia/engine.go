@@ -366,6 +366,10 @@ func (e *Engine) applyStage(
 
 	var merr *mxerr.Error
 	switch {
+	case errors.Is(err, mxerr.ErrLimitExceeded):
+		// Not a failed stage: the stage was not tried, and the spec's answer to a client
+		// over a limit is 429, whatever the endpoint.
+		return err
 	case errors.As(err, &merr):
 		return merr.WithUIA(e.challenge(sess))
 	case errors.Is(err, store.ErrConflict):
