@@ -35,8 +35,8 @@ func poolStats(st *sqlstore.Store) func() []metrics.PoolStat {
 }
 
 // sweepOperatorTables deletes the shared-secret nonces that expired, the rate-limit
-// buckets that are full again and the audit events older than audit.retention. Every instance sweeps; the deletes are
-// idempotent.
+// buckets that are full again and the audit events older than audit.retention. Every
+// instance sweeps; the deletes are idempotent.
 func (s *Server) sweepOperatorTables(ctx context.Context, now time.Time) {
 	if _, err := s.store.DeleteExpiredRegistrationNonces(ctx, now.UnixMilli()); err != nil &&
 		ctx.Err() == nil {
