@@ -7,7 +7,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/token"
@@ -245,13 +248,41 @@ func (s *Service) LogoutAll(ctx context.Context, r *store.Requester) error {
 // request would turn every read into a write.
 const seenInterval = time.Minute
 
-// Seen records that the requester's device was used now from ip, at most once per
-// seenInterval per device.
-func (s *Service) Seen(ctx context.Context, r *store.Requester, ip string) error {
+// maxUserAgent is the most bytes of a User-Agent that a device's last-seen record
+// keeps: the header is the client's to fill, and the row should not grow with it.
+// migrations/*/00007_device_user_agent.sql names the same limit.
+const maxUserAgent = 512
+
+// Seen records that the requester's device was used now from ip by a client that
+// calls itself userAgent, at most once per seenInterval per device. The user agent is
+// stored as cleanUserAgent returns it. It returns the store's error.
+func (s *Service) Seen(ctx context.Context, r *store.Requester, ip, userAgent string) error {
 	now := s.now().UnixMilli()
 	if r.DeviceID == "" || now-r.LastSeenMS < seenInterval.Milliseconds() {
 		return nil
 	}
-	return s.store.TouchDevice(ctx, r.UserID, r.DeviceID, ip, now,
-		now-seenInterval.Milliseconds())
+
+	seen := &store.Device{UserID: r.UserID, DeviceID: r.DeviceID, LastSeenMS: now,
+		LastSeenIP: ip, LastSeenUserAgent: cleanUserAgent(userAgent)}
+	return s.store.TouchDevice(ctx, seen, now-seenInterval.Milliseconds())
+}
+
+// cleanUserAgent returns ua as a device's last-seen record keeps it: valid UTF-8, each
+// invalid byte replaced by U+FFFD, without control characters (NUL among them, which
+// PostgreSQL refuses in text), and cut at a character boundary to at most maxUserAgent
+// bytes.
+func cleanUserAgent(ua string) string {
+	var b strings.Builder
+	for _, c := range ua {
+		// Ranging over a string yields utf8.RuneError for each invalid byte, and
+		// WriteRune writes it as U+FFFD.
+		if unicode.IsControl(c) {
+			continue
+		}
+		if b.Len()+utf8.RuneLen(c) > maxUserAgent {
+			break
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }

@@ -10,17 +10,16 @@ import (
 )
 
 // adminDeviceJSON is a device as Synapse's admin API shows it: the last-seen fields
-// are null for a device never used.
-//
-// TODO(devices): record the User-Agent with the last-seen address, for
-// last_seen_user_agent here and user_agent in whois.
+// are null for a device never used, and last_seen_user_agent also when its client sent
+// no User-Agent.
 func adminDeviceJSON(d *store.Device) map[string]any {
 	out := map[string]any{
-		"device_id":    d.DeviceID,
-		"user_id":      d.UserID,
-		"last_seen_ip": nullString(d.LastSeenIP),
-		"last_seen_ts": nullMS(d.LastSeenMS),
-		"dehydrated":   false,
+		"device_id":            d.DeviceID,
+		"user_id":              d.UserID,
+		"last_seen_ip":         nullString(d.LastSeenIP),
+		"last_seen_ts":         nullMS(d.LastSeenMS),
+		"last_seen_user_agent": nullString(d.LastSeenUserAgent),
+		"dehydrated":           false,
 	}
 	if d.DisplayName != nil {
 		out["display_name"] = *d.DisplayName
@@ -121,8 +120,8 @@ func (s *Server) adminDeleteDevices(
 
 // adminWhois serves GET /_synapse/admin/v1/whois/{userId} in the shape of the spec's
 // whois (https://spec.matrix.org/v1.13/client-server-api/#get_matrixclientv3adminwhoisuserid):
-// per device one session, whose one connection is where and when it was last seen; a
-// device never used has no connection.
+// per device one session, whose one connection is where, when and by which User-Agent
+// it was last seen; a device never used has no connection.
 func (s *Server) adminWhois(w http.ResponseWriter, r *http.Request, _ *store.Requester,
 ) error {
 	user, err := s.pathUser(r)
@@ -139,7 +138,7 @@ func (s *Server) adminWhois(w http.ResponseWriter, r *http.Request, _ *store.Req
 		conns := []map[string]any{}
 		if d.LastSeenMS != 0 {
 			conns = append(conns, map[string]any{"ip": d.LastSeenIP,
-				"last_seen": d.LastSeenMS})
+				"last_seen": d.LastSeenMS, "user_agent": d.LastSeenUserAgent})
 		}
 		devices[d.DeviceID] = map[string]any{
 			"sessions": []map[string]any{{"connections": conns}},

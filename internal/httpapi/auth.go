@@ -46,7 +46,8 @@ func (s *Server) authed(h authedFunc, opts ...authOption) http.Handler {
 		rq, err := s.authenticate(r)
 		if err == nil {
 			requestInfo(r.Context()).userID = rq.UserID
-			if serr := s.devices.Seen(r.Context(), rq, s.clientAddr(r)); serr != nil {
+			serr := s.devices.Seen(r.Context(), rq, s.clientAddr(r), r.UserAgent())
+			if serr != nil {
 				// The request goes on: a missed last-seen record is not worth failing it.
 				s.log.WarnContext(r.Context(), "could not record device activity",
 					"user_id", rq.UserID, "device_id", rq.DeviceID, "error", serr)

@@ -12,8 +12,12 @@ type Device struct {
 	DeviceID    mxid.DeviceID
 	DisplayName *string
 	CreatedMS   int64
-	LastSeenMS  int64
-	LastSeenIP  string
+	// LastSeenMS, LastSeenIP and LastSeenUserAgent describe the request that last
+	// recorded the device as seen; 0 and "" before its first one. LastSeenUserAgent is
+	// also "" when that request had no User-Agent.
+	LastSeenMS        int64
+	LastSeenIP        string
+	LastSeenUserAgent string
 }
 
 // AccessToken is the stored form of an access token: its SHA-256 digest, never the token.
@@ -74,10 +78,10 @@ type Devices interface {
 	// device.
 	SetDeviceDisplayName(ctx context.Context, user mxid.UserID, device mxid.DeviceID,
 		name *string) error
-	// TouchDevice records that a device was seen at nowMS from ip, unless it was already
-	// recorded after olderThanMS.
-	TouchDevice(ctx context.Context, user mxid.UserID, device mxid.DeviceID, ip string,
-		nowMS, olderThanMS int64) error
+	// TouchDevice records the LastSeenMS, LastSeenIP and LastSeenUserAgent of seen on
+	// the device of seen's UserID and DeviceID, unless that device was already recorded
+	// as seen at or after olderThanMS. A device that does not exist is not an error.
+	TouchDevice(ctx context.Context, seen *Device, olderThanMS int64) error
 	// CreateAccessToken stores t.
 	CreateAccessToken(ctx context.Context, t *AccessToken) error
 	// RequesterByToken returns the owner of the token with this digest, or ErrNotFound.

@@ -83,8 +83,9 @@ func TestListAccounts(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
 		seedAccounts(t, s)
 		createDevice(t, s, userID("bob"), "BOBDEV", "bob-token")
-		if err := s.TouchDevice(t.Context(), userID("bob"), "BOBDEV", "192.0.2.1", nowMS,
-			nowMS); err != nil {
+		seen := &store.Device{UserID: userID("bob"), DeviceID: "BOBDEV", LastSeenMS: nowMS,
+			LastSeenIP: "192.0.2.1"}
+		if err := s.TouchDevice(t.Context(), seen, nowMS); err != nil {
 			t.Fatalf("TouchDevice: %v", err)
 		}
 

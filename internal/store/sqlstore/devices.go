@@ -38,16 +38,20 @@ const (
 	// The condition makes the update idempotent across instances seeing one device at
 	// the same moment.
 	updateDeviceSeen = `
-		UPDATE devices SET last_seen_ms = ?, last_seen_ip = ?
+		UPDATE devices SET last_seen_ms = ?, last_seen_ip = ?, last_seen_user_agent = ?
 		WHERE user_id = ? AND device_id = ? AND last_seen_ms < ?`
 )
 
+// deviceColumns is the column list that scanDevice reads, in its order.
+const deviceColumns = `user_id, device_id, display_name, created_ms, last_seen_ms,
+	last_seen_ip, last_seen_user_agent`
+
 const (
 	selectDevices = `
-		SELECT user_id, device_id, display_name, created_ms, last_seen_ms, last_seen_ip
+		SELECT ` + deviceColumns + `
 		FROM devices WHERE user_id = ? ORDER BY created_ms, device_id`
 	selectDevice = `
-		SELECT user_id, device_id, display_name, created_ms, last_seen_ms, last_seen_ip
+		SELECT ` + deviceColumns + `
 		FROM devices WHERE user_id = ? AND device_id = ?`
 	deleteOtherDevices      = `DELETE FROM devices WHERE user_id = ? AND device_id <> ?`
 	deleteOtherTokens       = `DELETE FROM access_tokens WHERE user_id = ? AND device_id <> ?`
@@ -186,9 +190,10 @@ func (s *Store) SetDeviceDisplayName(
 	return nil
 }
 
+// scanDevice reads a row of deviceColumns into d.
 func scanDevice(r row, d *store.Device) error {
 	return r.Scan(&d.UserID, &d.DeviceID, &d.DisplayName, &d.CreatedMS, &d.LastSeenMS,
-		&d.LastSeenIP)
+		&d.LastSeenIP, &d.LastSeenUserAgent)
 }
 
 // CreateAccessToken implements store.Devices.
@@ -199,13 +204,12 @@ func (s *Store) CreateAccessToken(ctx context.Context, t *store.AccessToken) err
 }
 
 // TouchDevice implements store.Devices.
-func (s *Store) TouchDevice(
-	ctx context.Context, user mxid.UserID, device mxid.DeviceID, ip string, nowMS,
-	olderThanMS int64,
-) error {
-	if _, err := s.q.exec(ctx, updateDeviceSeen, nowMS, ip, user, device,
-		olderThanMS); err != nil {
-		return fmt.Errorf("record that device %s of %s was seen: %w", device, user, err)
+func (s *Store) TouchDevice(ctx context.Context, seen *store.Device, olderThanMS int64) error {
+	_, err := s.q.exec(ctx, updateDeviceSeen, seen.LastSeenMS, seen.LastSeenIP,
+		seen.LastSeenUserAgent, seen.UserID, seen.DeviceID, olderThanMS)
+	if err != nil {
+		return fmt.Errorf("record that device %s of %s was seen: %w", seen.DeviceID,
+			seen.UserID, err)
 	}
 	return nil
 }

@@ -367,16 +367,129 @@ func TestDevicesAndDevice(t *testing.T) {
 func deviceEqual(a, b store.Device) bool {
 	return a.UserID == b.UserID && a.DeviceID == b.DeviceID &&
 		equalPtr(a.DisplayName, b.DisplayName) && a.CreatedMS == b.CreatedMS &&
-		a.LastSeenMS == b.LastSeenMS && a.LastSeenIP == b.LastSeenIP
+		a.LastSeenMS == b.LastSeenMS && a.LastSeenIP == b.LastSeenIP &&
+		a.LastSeenUserAgent == b.LastSeenUserAgent
 }
 
 func showDevices(ds []store.Device) string {
 	var parts []string
 	for _, d := range ds {
-		parts = append(parts, fmt.Sprintf("{%s %s %s %d %d %q}", d.UserID, d.DeviceID,
-			show(d.DisplayName), d.CreatedMS, d.LastSeenMS, d.LastSeenIP))
+		parts = append(parts, fmt.Sprintf("{%s %s %s %d %d %q %q}", d.UserID, d.DeviceID,
+			show(d.DisplayName), d.CreatedMS, d.LastSeenMS, d.LastSeenIP,
+			d.LastSeenUserAgent))
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// TestTouchDevice records devices as seen, one step after the other on the same
+// database, and reads the last-seen time, address and User-Agent back through Device
+// and Devices.
+func TestTouchDevice(t *testing.T) {
+	t.Parallel()
+
+	const minute = 60_000
+	// longAgent is as long as the device service lets a User-Agent grow, and ends in a
+	// four-byte character.
+	longAgent := strings.Repeat("a", 508) + "📱"
+	steps := []struct {
+		name        string
+		seen        store.Device
+		olderThanMS int64
+		// want is the device afterwards; only its last-seen fields are set.
+		want store.Device
+	}{
+		{"first request",
+			store.Device{LastSeenMS: nowMS, LastSeenIP: "192.0.2.1",
+				LastSeenUserAgent: "Element/1.11 (Linux)"},
+			nowMS - minute,
+			store.Device{LastSeenMS: nowMS, LastSeenIP: "192.0.2.1",
+				LastSeenUserAgent: "Element/1.11 (Linux)"}},
+		{"within the interval: nothing changes",
+			store.Device{LastSeenMS: nowMS + 1, LastSeenIP: "192.0.2.2",
+				LastSeenUserAgent: "curl/8.0"},
+			nowMS + 1 - minute,
+			store.Device{LastSeenMS: nowMS, LastSeenIP: "192.0.2.1",
+				LastSeenUserAgent: "Element/1.11 (Linux)"}},
+		{"recorded exactly at the bound: nothing changes",
+			store.Device{LastSeenMS: nowMS + minute, LastSeenIP: "192.0.2.2",
+				LastSeenUserAgent: "curl/8.0"},
+			nowMS,
+			store.Device{LastSeenMS: nowMS, LastSeenIP: "192.0.2.1",
+				LastSeenUserAgent: "Element/1.11 (Linux)"}},
+		{"after the interval: non-ASCII agent",
+			store.Device{LastSeenMS: nowMS + minute + 1, LastSeenIP: "2001:db8::1",
+				LastSeenUserAgent: "Zoë's client/2 😀"},
+			nowMS + 1,
+			store.Device{LastSeenMS: nowMS + minute + 1, LastSeenIP: "2001:db8::1",
+				LastSeenUserAgent: "Zoë's client/2 😀"}},
+		{"longest agent kept whole",
+			store.Device{LastSeenMS: nowMS + 3*minute, LastSeenIP: "2001:db8::1",
+				LastSeenUserAgent: longAgent},
+			nowMS + 2*minute,
+			store.Device{LastSeenMS: nowMS + 3*minute, LastSeenIP: "2001:db8::1",
+				LastSeenUserAgent: longAgent}},
+		{"no agent clears the old one",
+			store.Device{LastSeenMS: nowMS + 5*minute, LastSeenIP: "192.0.2.3"},
+			nowMS + 4*minute,
+			store.Device{LastSeenMS: nowMS + 5*minute, LastSeenIP: "192.0.2.3"}},
+	}
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		ctx := t.Context()
+		alice, bob := userID("alice"), userID("bob")
+		createDevice(t, s, alice, "PHONE", "alice-phone")
+		createDevice(t, s, alice, "LAPTOP", "alice-laptop")
+		createDevice(t, s, bob, "PHONE", "bob-phone")
+		untouched := store.Device{CreatedMS: nowMS}
+
+		for _, st := range steps {
+			seen := st.seen
+			seen.UserID, seen.DeviceID = alice, "PHONE"
+			if err := s.TouchDevice(ctx, &seen, st.olderThanMS); err != nil {
+				t.Fatalf("%s: TouchDevice: %v", st.name, err)
+			}
+
+			want := st.want
+			want.UserID, want.DeviceID, want.CreatedMS = alice, "PHONE", nowMS
+			got, err := s.Device(ctx, alice, "PHONE")
+			if err != nil {
+				t.Fatalf("%s: Device: %v", st.name, err)
+			}
+			if !deviceEqual(*got, want) {
+				t.Errorf("%s: Device = %s; want %s", st.name,
+					showDevices([]store.Device{*got}), showDevices([]store.Device{want}))
+			}
+
+			// Devices reads the same columns; the laptop stays never seen, and comes
+			// first as the two were created at the same time.
+			laptop := untouched
+			laptop.UserID, laptop.DeviceID = alice, "LAPTOP"
+			all, err := s.Devices(ctx, alice)
+			if err != nil {
+				t.Fatalf("%s: Devices: %v", st.name, err)
+			}
+			wantAll := []store.Device{laptop, want}
+			if !slices.EqualFunc(all, wantAll, deviceEqual) {
+				t.Errorf("%s: Devices = %s; want %s", st.name, showDevices(all),
+					showDevices(wantAll))
+			}
+		}
+
+		bobs := untouched
+		bobs.UserID, bobs.DeviceID = bob, "PHONE"
+		if got, err := s.Device(ctx, bob, "PHONE"); err != nil || !deviceEqual(*got, bobs) {
+			t.Errorf("bob's device after alice's was seen: %+v, %v; want never seen", got, err)
+		}
+
+		// A device that does not exist, or no longer does, is no error.
+		gone := &store.Device{UserID: alice, DeviceID: "GONE", LastSeenMS: nowMS,
+			LastSeenUserAgent: "x"}
+		if err := s.TouchDevice(ctx, gone, nowMS); err != nil {
+			t.Errorf("TouchDevice(missing device): %v", err)
+		}
+		_, err := s.Device(ctx, alice, "GONE")
+		wantErr(t, "Device(alice, GONE) after TouchDevice", err, store.ErrNotFound)
+	})
 }
 
 func TestSetDeviceDisplayName(t *testing.T) {
