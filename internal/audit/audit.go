@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/mxid"
@@ -153,11 +154,17 @@ func (r *Recorder) Record(ctx context.Context, e Event) {
 	}
 }
 
-// clip cuts s to maxField bytes and replaces invalid UTF-8, which PostgreSQL refuses
-// in a text column and which a client may well send in a header.
+// clip makes s fit a text column: invalid UTF-8 replaced and NUL bytes dropped, both of
+// which PostgreSQL refuses and a client may well send, then cut on a character boundary
+// to at most maxField bytes.
 func clip(s string) string {
-	if len(s) > maxField {
-		s = s[:maxField]
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+	if len(s) <= maxField {
+		return s
 	}
-	return strings.ToValidUTF8(s, "\uFFFD")
+	cut := maxField
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
 }

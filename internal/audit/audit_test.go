@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -104,4 +105,31 @@ func TestNilRecorder(t *testing.T) {
 	if c := audit.ClientFrom(context.Background()); c != (audit.Client{}) {
 		t.Errorf("ClientFrom an empty context = %+v", c)
 	}
+}
+
+// TestRecordClipsClientFields stores a User-Agent that PostgreSQL would refuse as it
+// came (NUL, invalid UTF-8) and that is too long: it is stored valid, without NUL, and
+// cut on a character boundary to at most 512 bytes.
+func TestRecordClipsClientFields(t *testing.T) {
+	t.Parallel()
+
+	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
+		rec, _ := newRecorder(t, s)
+		agent := "a\x00b" + strings.Repeat("\xff", 300) + strings.Repeat("é", 300)
+		ctx := audit.WithClient(context.Background(),
+			audit.Client{IP: "192.0.2.4", UserAgent: agent})
+
+		rec.Record(ctx, audit.Event{Action: audit.ActionLock, Outcome: audit.Success})
+
+		events, err := s.AuditEvents(ctx, store.AuditFilter{})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("AuditEvents = %+v, %v; want one event", events, err)
+		}
+		got := events[0].UserAgent
+		if len(got) > 512 || !utf8.ValidString(got) || strings.ContainsRune(got, 0) ||
+			!strings.HasPrefix(got, "ab\uFFFD") {
+			t.Errorf("stored user agent %q (%d bytes); want valid UTF-8 of at most 512 "+
+				"bytes without NUL, starting ab\uFFFD", got, len(got))
+		}
+	})
 }
