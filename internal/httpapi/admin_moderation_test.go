@@ -70,9 +70,15 @@ func TestAdminSuspend(t *testing.T) {
 	if body["suspended"] != true {
 		t.Errorf("the user query does not show the suspension: %v", body)
 	}
-	// A suspended account may still log in and use its session (spec v1.13).
+	// A suspended account may still log in and use its session (spec v1.13), but not
+	// remove a contact.
 	wantWhoami(t, e.srv, e.user.token, http.StatusOK, "")
 	loginAs(t, e.srv, e.user)
+	removal := map[string]any{"medium": "email", "address": "alice@example.org"}
+	status, _, body = do(t, "POST", api(e.srv, "/account/3pid/delete"), e.user.token, removal)
+	wantError(t, status, body, http.StatusForbidden, "M_USER_SUSPENDED")
+	status, _, body = do(t, "GET", api(e.srv, "/account/3pid"), e.user.token, nil)
+	wantStatus(t, status, body, http.StatusOK)
 
 	status, body = e.asAdmin(t, "PUT", suspend, map[string]any{"suspended": false})
 	wantStatus(t, status, body, http.StatusOK)
@@ -80,6 +86,8 @@ func TestAdminSuspend(t *testing.T) {
 	if body["suspended"] != false {
 		t.Errorf("GET suspend after unsuspending: %v", body)
 	}
+	status, _, body = do(t, "POST", api(e.srv, "/account/3pid/delete"), e.user.token, removal)
+	wantStatus(t, status, body, http.StatusOK)
 	wantAuditEvent(t, e.srv, "admin.user.suspend", e.user.userID, "success")
 }
 

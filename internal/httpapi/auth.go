@@ -26,6 +26,11 @@ const (
 	allowGuests authOption = iota + 1
 	// allowLocked lets locked accounts call the endpoint (logout, so they can leave).
 	allowLocked
+	// refuseSuspended refuses suspended accounts (403 M_USER_SUSPENDED). The spec (v1.13)
+	// leaves the restricted actions to the server but recommends that a suspended user
+	// may log in and out, delete devices, deactivate, and add or change its contacts;
+	// of this API only the removal of a contact is then left to refuse.
+	refuseSuspended
 )
 
 func (s *Server) public(h handlerFunc) http.Handler {
@@ -37,10 +42,11 @@ func (s *Server) public(h handlerFunc) http.Handler {
 }
 
 func (s *Server) authed(h authedFunc, opts ...authOption) http.Handler {
-	guests, locked := false, false
+	guests, locked, suspended := false, false, true
 	for _, o := range opts {
 		guests = guests || o == allowGuests
 		locked = locked || o == allowLocked
+		suspended = suspended && o != refuseSuspended
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rq, err := s.authenticate(r)
@@ -57,6 +63,8 @@ func (s *Server) authed(h authedFunc, opts ...authOption) http.Handler {
 				err = mxerr.ErrUserLocked
 			case rq.Kind == store.KindGuest && !guests:
 				err = mxerr.ErrGuestForbidden
+			case rq.Suspended && !suspended:
+				err = mxerr.ErrUserSuspended
 			default:
 				err = h(w, r, rq)
 			}

@@ -43,7 +43,7 @@ func (s *Server) threepidRoutes(rt *router) {
 	rt.client("GET", "/account/3pid", s.authed(s.listThreePIDs))
 	rt.client("POST", "/account/3pid", s.authed(s.addThreePIDWithoutUIA))
 	rt.client("POST", "/account/3pid/add", s.authed(s.addThreePID))
-	rt.client("POST", "/account/3pid/delete", s.authed(s.deleteThreePID))
+	rt.client("POST", "/account/3pid/delete", s.authed(s.deleteThreePID, refuseSuspended))
 	rt.client("POST", "/account/3pid/unbind", s.authed(s.unbindThreePID))
 	rt.client("POST", "/account/3pid/bind", s.authed(s.bindThreePID))
 }
