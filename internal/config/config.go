@@ -189,6 +189,9 @@ type RateLimits struct {
 	PasswordHashing Rate `yaml:"password_hashing"`
 	// Availability limits GET /register/available per client address.
 	Availability Rate `yaml:"availability"`
+	// SharedSecretNonce limits the nonces of shared-secret registration
+	// (GET /_synapse/admin/v1/register) per client address: each is a stored row.
+	SharedSecretNonce Rate `yaml:"shared_secret_nonce"`
 }
 
 // Rate is a token bucket: PerSecond events refill it, Burst is its size.
@@ -280,6 +283,8 @@ func Default() *Config {
 			RequestToken:       Rate{PerSecond: 0.05, Burst: 10},
 			PasswordHashing:    Rate{PerSecond: 5, Burst: 100},
 			Availability:       Rate{PerSecond: 10, Burst: 100},
+			// One nonce per account registered: as many as register allows.
+			SharedSecretNonce: Rate{PerSecond: 1, Burst: 20},
 		},
 		Email: Email{
 			SMTPTimeout:      15 * time.Second,

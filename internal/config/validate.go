@@ -88,8 +88,9 @@ func (c *Config) Validate() error {
 		"failed_login": c.RateLimits.FailedLogin, "token_validity": c.RateLimits.TokenValidity,
 		"failed_login_account": c.RateLimits.FailedLoginAccount,
 		"register":             c.RateLimits.Register, "request_token": c.RateLimits.RequestToken,
-		"password_hashing": c.RateLimits.PasswordHashing,
-		"availability":     c.RateLimits.Availability,
+		"password_hashing":    c.RateLimits.PasswordHashing,
+		"availability":        c.RateLimits.Availability,
+		"shared_secret_nonce": c.RateLimits.SharedSecretNonce,
 	} {
 		if r.PerSecond <= 0 || r.Burst < 1 {
 			add("rate_limits.%s: per_second must be positive and burst at least 1", name)

@@ -47,25 +47,20 @@ func (s *Server) adminListDevices(
 	return nil
 }
 
-// adminGetDevice serves GET /_synapse/admin/v2/users/{userId}/devices/{deviceId}.
+// adminGetDevice serves GET /_synapse/admin/v2/users/{userId}/devices/{deviceId}; a
+// device the user does not have is 404 M_NOT_FOUND.
 func (s *Server) adminGetDevice(w http.ResponseWriter, r *http.Request, _ *store.Requester,
 ) error {
 	user, err := s.pathUser(r)
 	if err != nil {
 		return err
 	}
-	devs, err := s.userAdmin.Devices(r.Context(), user)
+	d, err := s.userAdmin.Device(r.Context(), user, mxid.DeviceID(r.PathValue("deviceId")))
 	if err != nil {
 		return err
 	}
-	id := mxid.DeviceID(r.PathValue("deviceId"))
-	for i := range devs {
-		if devs[i].DeviceID == id {
-			writeJSON(w, http.StatusOK, adminDeviceJSON(&devs[i]))
-			return nil
-		}
-	}
-	return mxerr.ErrNotFound.Msg("No device found")
+	writeJSON(w, http.StatusOK, adminDeviceJSON(d))
+	return nil
 }
 
 // adminDeleteDevice serves DELETE /_synapse/admin/v2/users/{userId}/devices/{deviceId}:

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -39,13 +40,19 @@ func TestAdminDevicesAndWhois(t *testing.T) {
 		t.Errorf("the laptop %v, want never seen (nulls)", d)
 	}
 
+	// One device reads as it does in the list; another user's device, an unknown
+	// device and an unknown user's device are 404.
 	status, body = e.asAdmin(t, "GET", devices+"/"+phone.deviceID, nil)
 	wantStatus(t, status, body, http.StatusOK)
-	if body["device_id"] != phone.deviceID {
-		t.Errorf("device %v", body)
+	if !reflect.DeepEqual(body, byID[phone.deviceID]) {
+		t.Errorf("device %v, want %v as listed", body, byID[phone.deviceID])
 	}
-	status, body = e.asAdmin(t, "GET", devices+"/NOSUCHDEVICE", nil)
-	wantError(t, status, body, http.StatusNotFound, "M_NOT_FOUND")
+	for _, path := range []string{devices + "/NOSUCHDEVICE",
+		devices + "/" + e.admin.deviceID,
+		userPath("@nobody:"+serverName) + "/devices/" + phone.deviceID} {
+		status, body = e.asAdmin(t, "GET", path, nil)
+		wantError(t, status, body, http.StatusNotFound, "M_NOT_FOUND")
+	}
 
 	status, body = e.asAdmin(t, "GET", adminV1+"/whois/"+alice.userID, nil)
 	wantStatus(t, status, body, http.StatusOK)

@@ -17,14 +17,17 @@ import (
 // account's fields, keyed with the secret from admin.shared_secret. Provisioning
 // scripts and test suites (register_new_matrix_user, Complement) speak it.
 
-// sharedSecretNonce serves GET /_synapse/admin/v1/register.
+// sharedSecretNonce serves GET /_synapse/admin/v1/register. Each nonce is a row that
+// stays until its POST spends it or, a minute on, the janitor sweeps it, so nonces are
+// limited per client address (rate_limits.shared_secret_nonce); as every POST spends
+// one, this limits the registrations too.
 //
 // NOTSPEC: Synapse hands out nonces even while the feature is off and refuses only the
 // POST; here the GET is refused too, so that nobody can fill the nonce table then.
-//
-// TODO(ratelimit): limit nonces per client address; while the feature is on, anyone
-// may store a row per request, which lives a minute until the janitor sweeps it.
 func (s *Server) sharedSecretNonce(w http.ResponseWriter, r *http.Request) error {
+	if ok, wait := s.limits.SharedSecretNonce.Allow(s.clientAddr(r)); !ok {
+		return rateLimited(wait.Milliseconds())
+	}
 	nonce, err := s.userAdmin.Nonce(r.Context())
 	if err != nil {
 		return err

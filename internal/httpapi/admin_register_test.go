@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/config"
 	"github.com/mxaccounts/mxaccounts/internal/store/storetest"
@@ -190,6 +191,37 @@ func TestSharedSecretFile(t *testing.T) {
 	status, _, body := do(t, "POST", srv.URL+registerPath, "",
 		sharedSecretBody(sharedSecret, nonce(t, srv), "root", false))
 	wantStatus(t, status, body, http.StatusOK)
+}
+
+// TestSharedSecretNonceRateLimit checks that nonces are limited per client address:
+// past the burst the GET answers 429 M_LIMIT_EXCEEDED with retry_after_ms and
+// Retry-After and stores nothing, while the nonces given out still register.
+func TestSharedSecretNonceRateLimit(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, withSharedSecret(), testserver.WithRateLimits(),
+		testserver.WithConfig(func(c *config.Config) {
+			c.RateLimits.SharedSecretNonce = config.Rate{PerSecond: 0.01, Burst: 2}
+		}))
+
+	given := []string{nonce(t, srv), nonce(t, srv)}
+	status, header, body := do(t, "GET", srv.URL+registerPath, "", nil)
+	wantError(t, status, body, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED")
+	if ms, _ := body["retry_after_ms"].(float64); ms <= 0 {
+		t.Errorf("retry_after_ms %v, want a positive wait", body["retry_after_ms"])
+	}
+	if header.Get("Retry-After") == "" {
+		t.Errorf("no Retry-After header on the 429")
+	}
+
+	status, _, body = do(t, "POST", srv.URL+registerPath, "",
+		sharedSecretBody(sharedSecret, given[0], "root", false))
+	wantStatus(t, status, body, http.StatusOK)
+	// Only the other nonce given out is left: the refused GET stored none.
+	forever := time.Now().Add(24 * time.Hour).UnixMilli()
+	n, err := srv.Store.DeleteExpiredRegistrationNonces(t.Context(), forever)
+	if err != nil || n != 1 {
+		t.Errorf("%d nonces stored, %v; want the 1 given out and not yet used", n, err)
+	}
 }
 
 // TestSharedSecretAcrossInstances takes a nonce from one instance and registers with

@@ -257,7 +257,9 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, _ *store.R
 }
 
 // adminPutUser serves PUT /_synapse/admin/v2/users/{userId}: it creates the account
-// (201) or changes it (200), and answers with the account.
+// (201) or changes it (200), and answers with the account. The answer has no room for
+// the unbinding of removed addresses from identity servers, so the audit event records
+// how it went.
 func (s *Server) adminPutUser(w http.ResponseWriter, r *http.Request, rq *store.Requester,
 ) error {
 	user, err := s.pathUser(r)
@@ -283,6 +285,9 @@ func (s *Server) adminPutUser(w http.ResponseWriter, r *http.Request, rq *store.
 	}
 	noteAudit(r, "created", res.Created)
 	noteAudit(r, "changed", res.Changed)
+	if res.IDServerUnbindResult != "" {
+		noteAudit(r, "id_server_unbind_result", res.IDServerUnbindResult)
+	}
 
 	u, err := s.userAdmin.User(r.Context(), user)
 	if err != nil {

@@ -57,6 +57,9 @@ type Limiters struct {
 	PasswordHashing *ratelimit.Limiter
 	// Availability limits username availability checks.
 	Availability *ratelimit.Limiter
+	// SharedSecretNonce limits the nonces of shared-secret registration, each a stored
+	// row.
+	SharedSecretNonce *ratelimit.Limiter
 }
 
 // Server holds the services the handlers call.

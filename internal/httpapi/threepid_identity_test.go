@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -247,5 +248,149 @@ func TestUnbindNoSupport(t *testing.T) {
 	}
 	if got := bindings(t, srv, alice); len(got) != 1 {
 		t.Errorf("recorded bindings %+v, want the one that could not be unbound", got)
+	}
+}
+
+// setEmails has admin replace a's 3PIDs with these email addresses through
+// PUT /_synapse/admin/v2/users/{userId}, and returns the details of the request's
+// audit event.
+func setEmails(t *testing.T, srv *testserver.Server, admin, a account, emails ...string,
+) map[string]any {
+	t.Helper()
+
+	pids := []map[string]any{}
+	for _, e := range emails {
+		pids = append(pids, map[string]any{"medium": "email", "address": e})
+	}
+	status, _, out := do(t, "PUT", srv.URL+userPath(a.userID), admin.token,
+		map[string]any{"threepids": pids})
+	wantStatus(t, status, out, http.StatusOK)
+	if got, _ := out["threepids"].([]any); len(got) != len(emails) {
+		t.Fatalf("threepids %v after setting %q", out["threepids"], emails)
+	}
+	return auditDetails(t, srv, a)
+}
+
+// auditDetails returns the details of the latest successful admin.user.modify event
+// of a.
+func auditDetails(t *testing.T, srv *testserver.Server, a account) map[string]any {
+	t.Helper()
+
+	ev := wantAuditEvent(t, srv, "admin.user.modify", a.userID, "success")
+	var details map[string]any
+	if err := json.Unmarshal(ev.Details, &details); err != nil {
+		t.Fatalf("audit details %s: %v", ev.Details, err)
+	}
+	return details
+}
+
+// TestAdminPutThreePIDsUnbinds checks that an admin's PUT that takes bound addresses
+// off an account unbinds them: the fake identity server, which accepts only unbinds
+// signed by the server's published key, drops the binding it was asked about and only
+// that one, the record goes, and the audit event says success. An address kept on the
+// account stays bound, and a removed address that was never bound asks nothing.
+func TestAdminPutThreePIDsUnbinds(t *testing.T) {
+	t.Parallel()
+	srv, is := identityEnv(t)
+	alice := newAccount(t, srv, "alice")
+	admin := createUser(t, srv, "boss", true)
+	const kept, unbound = "kept@example.org", "unbound@example.org"
+
+	setEmails(t, srv, admin, alice, boundAddress, kept, unbound)
+	bind(t, srv, is, alice)
+	// kept is bound too, as a bind through this server would have left it.
+	is.SetBinding("email", kept, mxid.UserID(alice.userID))
+	err := srv.Store.AddThreePIDBinding(t.Context(), &store.ThreePIDBinding{
+		UserID: mxid.UserID(alice.userID), Medium: "email", Address: kept,
+		IDServer: is.Name(), BoundMS: time.Now().UnixMilli()})
+	if err != nil {
+		t.Fatalf("record the binding of %s: %v", kept, err)
+	}
+
+	details := setEmails(t, srv, admin, alice, kept)
+	if details["id_server_unbind_result"] != "success" {
+		t.Errorf("audit details %v, want id_server_unbind_result success", details)
+	}
+	if _, ok := is.Binding("email", boundAddress); ok {
+		t.Error("the identity server still binds the removed address")
+	}
+	if n := is.UnbindCount(); n != 1 {
+		t.Errorf("the identity server was asked %d times, want once", n)
+	}
+	if _, ok := is.Binding("email", kept); !ok {
+		t.Error("the identity server no longer binds the address the account kept")
+	}
+	if got := bindings(t, srv, alice); len(got) != 1 || got[0].Address != kept {
+		t.Errorf("recorded bindings %+v, want only the one of %s", got, kept)
+	}
+
+	// A PUT that removes nothing unbinds nothing and says nothing of it.
+	details = setEmails(t, srv, admin, alice, kept)
+	if _, ok := details["id_server_unbind_result"]; ok || is.UnbindCount() != 1 {
+		t.Errorf("audit details %v and %d unbinds after a PUT that removed nothing",
+			details, is.UnbindCount())
+	}
+}
+
+// TestAdminPutThreePIDsUnbindFails checks that an identity server that does not
+// unbind a removed address fails nothing: the PUT answers 200 without the address, the
+// audit event says no-support, and the binding stays recorded for a later attempt.
+func TestAdminPutThreePIDsUnbindFails(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name              string
+		status            int
+		contentType, body string
+	}{
+		{"no unbind support", http.StatusNotFound, "text/plain", "404 page not found"},
+		{"Matrix error", http.StatusInternalServerError, "application/json",
+			`{"errcode":"M_UNKNOWN","error":"the database is down"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, is := identityEnv(t)
+			alice := newAccount(t, srv, "alice")
+			admin := createUser(t, srv, "boss", true)
+			setEmails(t, srv, admin, alice, boundAddress)
+			bind(t, srv, is, alice)
+			is.AnswerUnbind(tt.status, tt.contentType, tt.body)
+
+			details := setEmails(t, srv, admin, alice)
+			if details["id_server_unbind_result"] != "no-support" {
+				t.Errorf("audit details %v, want id_server_unbind_result no-support",
+					details)
+			}
+			if n := is.UnbindCount(); n != 1 {
+				t.Errorf("the identity server was asked %d times, want once", n)
+			}
+			if got := bindings(t, srv, alice); len(got) != 1 {
+				t.Errorf("recorded bindings %+v, want the one that could not be unbound",
+					got)
+			}
+		})
+	}
+}
+
+// TestAdminPutDeactivateUnbinds checks that deactivating an account through PUT
+// unbinds its addresses, as POST /_synapse/admin/v1/deactivate does.
+func TestAdminPutDeactivateUnbinds(t *testing.T) {
+	t.Parallel()
+	srv, is := identityEnv(t)
+	alice := newAccount(t, srv, "alice")
+	admin := createUser(t, srv, "boss", true)
+	bind(t, srv, is, alice)
+
+	status, _, out := do(t, "PUT", srv.URL+userPath(alice.userID), admin.token,
+		map[string]any{"deactivated": true})
+	wantStatus(t, status, out, http.StatusOK)
+	if _, ok := is.Binding("email", boundAddress); ok {
+		t.Error("the identity server still binds the deactivated account's address")
+	}
+	if got := bindings(t, srv, alice); len(got) != 0 {
+		t.Errorf("recorded bindings after the deactivation: %+v", got)
+	}
+	if details := auditDetails(t, srv, alice); details["id_server_unbind_result"] != "success" {
+		t.Errorf("audit details %v, want id_server_unbind_result success", details)
 	}
 }

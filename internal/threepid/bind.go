@@ -2,6 +2,7 @@ package threepid
 
 import (
 	"context"
+	"slices"
 
 	"github.com/mxaccounts/mxaccounts/internal/identity"
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -91,6 +92,42 @@ func (s *Service) UnbindAll(ctx context.Context, user mxid.UserID) string {
 		return UnbindNoSupport
 	}
 	return s.unbindAll(ctx, bindings)
+}
+
+// UnbindAddresses removes user's recorded bindings of the addresses in removed, for an
+// operator who took those addresses off the account, and returns the
+// id_server_unbind_result: success when all went, including when none was bound. It
+// never fails: a binding that stays is logged with its identity server and stays
+// recorded, so that a later unbind or the account's deactivation tries it again.
+func (s *Service) UnbindAddresses(
+	ctx context.Context, user mxid.UserID, removed []store.ThreePID,
+) string {
+	if len(removed) == 0 {
+		return UnbindSuccess
+	}
+	bindings, err := s.store.ThreePIDBindingsOf(ctx, user)
+	if err != nil {
+		s.log.ErrorContext(ctx, "could not read the identity-server bindings of removed "+
+			"addresses", "user_id", user, "error", err)
+		return UnbindNoSupport
+	}
+
+	result := UnbindSuccess
+	for i := range bindings {
+		b := &bindings[i]
+		if !slices.ContainsFunc(removed, func(p store.ThreePID) bool {
+			return p.Medium == b.Medium && p.Address == b.Address
+		}) {
+			continue
+		}
+		if !s.unbindOne(ctx, b) {
+			result = UnbindNoSupport
+			s.log.WarnContext(ctx, "an address removed by an admin stays bound on an "+
+				"identity server", "user_id", user, "id_server", b.IDServer,
+				"medium", b.Medium)
+		}
+	}
+	return result
 }
 
 // unbindAll asks each binding's identity server to remove it and forgets the ones

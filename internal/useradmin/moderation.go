@@ -2,8 +2,10 @@ package useradmin
 
 import (
 	"context"
+	"errors"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
+	"github.com/mxaccounts/mxaccounts/mxerr"
 	"github.com/mxaccounts/mxaccounts/mxid"
 )
 
@@ -112,6 +114,25 @@ func (s *Service) Devices(ctx context.Context, user mxid.UserID) ([]store.Device
 		return nil, err
 	}
 	return s.store.Devices(ctx, user)
+}
+
+// errDeviceNotFound is the answer for a device the user does not have, in Synapse's
+// words.
+var errDeviceNotFound = mxerr.ErrNotFound.Msg("No device found")
+
+// Device returns one device of user, read alone; M_NOT_FOUND when there is no such
+// account or the account has no such device.
+func (s *Service) Device(
+	ctx context.Context, user mxid.UserID, device mxid.DeviceID,
+) (*store.Device, error) {
+	if _, err := s.details(ctx, s.store, user); err != nil {
+		return nil, err
+	}
+	d, err := s.store.Device(ctx, user, device)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errDeviceNotFound
+	}
+	return d, err
 }
 
 // DeleteDevice ends one session of user: the device and its tokens go. A device that

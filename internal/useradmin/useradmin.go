@@ -25,15 +25,18 @@ type Config struct {
 	ServerName string
 	// SharedSecret enables shared-secret registration; "" disables it.
 	SharedSecret string
-	// Unbinder removes a user's identity-server bindings at deactivation; nil when
-	// identity servers play no part.
+	// Unbinder removes a user's identity-server bindings at deactivation and when an
+	// operator removes addresses; nil when identity servers play no part.
 	Unbinder Unbinder
 }
 
-// Unbinder removes every identity-server binding of a user and returns the spec's
-// id_server_unbind_result ("success" or "no-support"); it never fails.
+// Unbinder removes identity-server bindings of a user. Its methods return the spec's
+// id_server_unbind_result ("success" or "no-support") and never fail.
 type Unbinder interface {
+	// UnbindAll removes every binding of user.
 	UnbindAll(ctx context.Context, user mxid.UserID) string
+	// UnbindAddresses removes user's bindings of the addresses in removed.
+	UnbindAddresses(ctx context.Context, user mxid.UserID, removed []store.ThreePID) string
 }
 
 // Service runs operators' actions over the store.

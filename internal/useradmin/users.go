@@ -67,10 +67,27 @@ type Outcome struct {
 	// Changed names what changed, in the words of the admin API (password, admin,
 	// deactivated, locked, user_type, threepids), for the audit log.
 	Changed []string
+	// IDServerUnbindResult is the id_server_unbind_result of unbinding, from identity
+	// servers, the addresses the change removed, or every binding when it deactivated
+	// the account; "" when it did neither.
+	IDServerUnbindResult string
+}
+
+// modification is what modify did to an existing account: what changed, and what is
+// left to unbind once the transaction has committed.
+type modification struct {
+	changed []string
+	// removed are the 3PIDs taken off the account.
+	removed []store.ThreePID
+	// deactivated is set when the account was deactivated.
+	deactivated bool
 }
 
 // Upsert creates user's account from c, or changes the existing one, in one
-// transaction. A new account gets no session.
+// transaction. A new account gets no session. Once the change is committed, the
+// addresses it removed (or, when it deactivated the account, all of them) are unbound
+// from the identity servers they were bound on through this server; an identity server
+// that does not unbind is reported in the Outcome, never as an error.
 func (s *Service) Upsert(ctx context.Context, actor Actor, user mxid.UserID, c Change) (
 	*Outcome, error,
 ) {
@@ -87,6 +104,7 @@ func (s *Service) Upsert(ctx context.Context, actor Actor, user mxid.UserID, c C
 	}
 
 	out := &Outcome{}
+	var m modification
 	err = s.store.Transact(ctx, func(tx store.Store) error {
 		a, err := tx.AccountDetails(ctx, user)
 		if errors.Is(err, store.ErrNotFound) {
@@ -96,13 +114,34 @@ func (s *Service) Upsert(ctx context.Context, actor Actor, user mxid.UserID, c C
 		if err != nil {
 			return err
 		}
-		out.Changed, err = s.modify(ctx, tx, actor, a, c, hash, threePIDs)
+		m, err = s.modify(ctx, tx, actor, a, c, hash, threePIDs)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+
+	// Unbinding talks to other servers, so it waits for the commit: an identity server
+	// that is slow or down delays the answer but changes nothing here.
+	out.Changed = m.changed
+	out.IDServerUnbindResult = s.unbindModified(ctx, user, &m)
 	return out, nil
+}
+
+// unbindModified removes from identity servers the bindings that m left without an
+// address: all of user's when m deactivated the account, else those of the removed
+// addresses. It returns the id_server_unbind_result, or "" when there was nothing to
+// unbind or nothing to unbind with.
+func (s *Service) unbindModified(ctx context.Context, user mxid.UserID, m *modification) string {
+	switch {
+	case s.cfg.Unbinder == nil:
+		return ""
+	case m.deactivated:
+		return s.cfg.Unbinder.UnbindAll(ctx, user)
+	case len(m.removed) > 0:
+		return s.cfg.Unbinder.UnbindAddresses(ctx, user, m.removed)
+	}
+	return ""
 }
 
 // checkChange refuses what no account may become.
@@ -149,56 +188,58 @@ func (s *Service) create(ctx context.Context, tx store.Store, user mxid.UserID, 
 	return s.addThreePIDs(ctx, tx, user, threePIDs)
 }
 
-// modify applies c to the existing account a and returns what changed.
+// modify applies c to the existing account a and returns what it did.
 func (s *Service) modify(ctx context.Context, tx store.Store, actor Actor,
 	a *store.AccountDetails, c Change, hash string, threePIDs []store.ThreePID,
-) ([]string, error) {
-	var changed []string
+) (modification, error) {
+	var m modification
 	user := a.UserID
 
 	if c.Admin != nil && *c.Admin != a.Admin {
 		if user == actor.UserID && !*c.Admin {
-			return nil, mxerr.ErrInvalidParam.Msg("you may not demote yourself")
+			return m, mxerr.ErrInvalidParam.Msg("you may not demote yourself")
 		}
-		changed = append(changed, "admin")
+		m.changed = append(m.changed, "admin")
 	}
 	if c.Locked != nil && *c.Locked != a.Locked {
-		changed = append(changed, "locked")
+		m.changed = append(m.changed, "locked")
 	}
 	if c.UserType != nil && *c.UserType != a.UserType {
-		changed = append(changed, "user_type")
+		m.changed = append(m.changed, "user_type")
 	}
 	u := store.AccountUpdate{Admin: c.Admin, Locked: c.Locked, UserType: c.UserType}
 	if c.Deactivated != nil && !*c.Deactivated && a.Deactivated {
 		u.Reactivate = true
-		changed = append(changed, "deactivated")
+		m.changed = append(m.changed, "deactivated")
 	}
 	if err := tx.UpdateAccount(ctx, user, u); err != nil {
-		return nil, err
+		return m, err
 	}
 
 	if c.Password != nil {
 		if err := s.setPassword(ctx, tx, actor, user, hash, c.LogoutDevices); err != nil {
-			return nil, err
+			return m, err
 		}
-		changed = append(changed, "password")
+		m.changed = append(m.changed, "password")
 	}
 	if c.ThreePIDs != nil {
-		same, err := s.replaceThreePIDs(ctx, tx, user, threePIDs)
+		removed, replaced, err := s.replaceThreePIDs(ctx, tx, user, threePIDs)
 		if err != nil {
-			return nil, err
+			return m, err
 		}
-		if !same {
-			changed = append(changed, "threepids")
+		m.removed = removed
+		if replaced {
+			m.changed = append(m.changed, "threepids")
 		}
 	}
 	if c.Deactivated != nil && *c.Deactivated && !a.Deactivated {
 		if err := s.deactivate(ctx, tx, user, false); err != nil {
-			return nil, err
+			return m, err
 		}
-		changed = append(changed, "deactivated")
+		m.deactivated = true
+		m.changed = append(m.changed, "deactivated")
 	}
-	return changed, nil
+	return m, nil
 }
 
 // canonicalThreePIDs returns the canonical 3PIDs of in, or M_INVALID_PARAM for an
@@ -247,16 +288,14 @@ func (s *Service) addThreePIDs(ctx context.Context, tx store.Store, user mxid.Us
 	return nil
 }
 
-// replaceThreePIDs makes pids the 3PIDs of user and reports whether they were already.
-//
-// TODO(threepid): unbind removed addresses from identity servers, as deactivation
-// should too, once the threepid package offers the unbinding.
+// replaceThreePIDs makes pids the 3PIDs of user. It returns the 3PIDs it removed, for
+// their identity-server bindings to go too, and whether the 3PIDs changed.
 func (s *Service) replaceThreePIDs(ctx context.Context, tx store.Store, user mxid.UserID,
 	pids []store.ThreePID,
-) (bool, error) {
+) ([]store.ThreePID, bool, error) {
 	current, err := tx.ThreePIDsOf(ctx, user)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	key := func(p store.ThreePID) string { return p.Medium + "\x00" + p.Address }
 	want := map[string]bool{}
@@ -264,25 +303,29 @@ func (s *Service) replaceThreePIDs(ctx context.Context, tx store.Store, user mxi
 		want[key(p)] = true
 	}
 
-	same := len(current) == len(pids)
+	var removed []store.ThreePID
 	have := map[string]bool{}
 	for _, p := range current {
 		have[key(p)] = true
 		if want[key(p)] {
 			continue
 		}
-		same = false
 		if err := tx.DeleteThreePID(ctx, user, p.Medium, p.Address); err != nil {
-			return false, err
+			return nil, false, err
 		}
+		removed = append(removed, p)
 	}
+
 	var added []store.ThreePID
 	for _, p := range pids {
 		if !have[key(p)] {
 			added = append(added, p)
 		}
 	}
-	return same && len(added) == 0, s.addThreePIDs(ctx, tx, user, added)
+	if err := s.addThreePIDs(ctx, tx, user, added); err != nil {
+		return nil, false, err
+	}
+	return removed, len(removed) > 0 || len(added) > 0, nil
 }
 
 // UserByThreePID returns the user who holds the address, or M_NOT_FOUND.
