@@ -48,7 +48,7 @@ func (s *Service) setPassword(ctx context.Context, tx store.Store, actor Actor,
 // sessions, password and 3PIDs go; with erase the account is marked erased. An account
 // deactivated already is deactivated again without error. M_NOT_FOUND when there is no
 // such account. It returns the id_server_unbind_result of removing the user's
-// identity-server bindings, which are unbound first, as user deactivation does.
+// identity-server bindings, which are unbound before the account changes.
 func (s *Service) Deactivate(
 	ctx context.Context, user mxid.UserID, erase bool,
 ) (string, error) {
