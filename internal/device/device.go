@@ -198,6 +198,20 @@ func (s *Service) refreshExpiry(now time.Time) int64 {
 // a refreshed access token also confirms its refresh, which revokes the tokens it
 // replaced; that is the only request that writes.
 func (s *Service) Authenticate(ctx context.Context, access string) (*store.Requester, error) {
+	return s.authenticate(ctx, access, false)
+}
+
+// AuthenticateExpired is Authenticate for logging out: it also accepts an access token
+// that has expired, so that a client need not refresh a session only to end it.
+func (s *Service) AuthenticateExpired(
+	ctx context.Context, access string,
+) (*store.Requester, error) {
+	return s.authenticate(ctx, access, true)
+}
+
+func (s *Service) authenticate(
+	ctx context.Context, access string, expiredOK bool,
+) (*store.Requester, error) {
 	if !token.WellFormed(token.Access, access) {
 		return nil, mxerr.ErrUnknownToken.Msg("unrecognised access token")
 	}
@@ -211,7 +225,7 @@ func (s *Service) Authenticate(ctx context.Context, access string) (*store.Reque
 	}
 
 	now := s.now()
-	if r.ExpiresMS != 0 && r.ExpiresMS <= now.UnixMilli() {
+	if r.ExpiresMS != 0 && r.ExpiresMS <= now.UnixMilli() && !expiredOK {
 		e := mxerr.ErrUnknownToken.Msg("the access token has expired")
 		e.SoftLogout = true
 		return nil, e

@@ -26,6 +26,9 @@ const (
 	allowGuests authOption = iota + 1
 	// allowLocked lets locked accounts call the endpoint (logout, so they can leave).
 	allowLocked
+	// allowExpired accepts expired access tokens (logout, so a client need not refresh
+	// a session only to end it).
+	allowExpired
 	// refuseSuspended refuses suspended accounts (403 M_USER_SUSPENDED). The spec (v1.13)
 	// leaves the restricted actions to the server but recommends that a suspended user
 	// may log in and out, delete devices, deactivate, and add or change its contacts;
@@ -42,14 +45,15 @@ func (s *Server) public(h handlerFunc) http.Handler {
 }
 
 func (s *Server) authed(h authedFunc, opts ...authOption) http.Handler {
-	guests, locked, suspended := false, false, true
+	guests, locked, expired, suspended := false, false, false, true
 	for _, o := range opts {
 		guests = guests || o == allowGuests
 		locked = locked || o == allowLocked
+		expired = expired || o == allowExpired
 		suspended = suspended && o != refuseSuspended
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rq, err := s.authenticate(r)
+		rq, err := s.authenticate(r, expired)
 		if err == nil {
 			requestInfo(r.Context()).userID = rq.UserID
 			serr := s.devices.Seen(r.Context(), rq, s.clientAddr(r), r.UserAgent())
@@ -76,13 +80,17 @@ func (s *Server) authed(h authedFunc, opts ...authOption) http.Handler {
 }
 
 // authenticate finds the requester behind the request's access token.
-func (s *Server) authenticate(r *http.Request) (*store.Requester, error) {
+// With expiredOK an expired access token is accepted too.
+func (s *Server) authenticate(r *http.Request, expiredOK bool) (*store.Requester, error) {
 	tok, err := s.accessToken(r)
 	if err != nil {
 		return nil, err
 	}
 	if svc := s.appServiceByToken(tok); svc != nil {
 		return s.appServiceRequester(r, svc)
+	}
+	if expiredOK {
+		return s.devices.AuthenticateExpired(r.Context(), tok)
 	}
 	return s.devices.Authenticate(r.Context(), tok)
 }
@@ -93,7 +101,7 @@ func (s *Server) optionalRequester(r *http.Request) (*store.Requester, error) {
 	if !s.hasToken(r) {
 		return nil, nil
 	}
-	return s.authenticate(r)
+	return s.authenticate(r, false)
 }
 
 func (s *Server) hasToken(r *http.Request) bool {

@@ -287,6 +287,43 @@ func TestRefreshExpiredAccessToken(t *testing.T) {
 	wantTokenWorks(t, srv, "access token without refresh", plain.token, plain.deviceID, true)
 }
 
+// TestLogoutExpiredAccessToken ends sessions whose access tokens have expired: /logout
+// and /logout/all accept them, as a client should not have to refresh a session only to
+// end it, and the refresh token of the ended session then refreshes nothing.
+func TestLogoutExpiredAccessToken(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(func(c *config.Config) {
+			c.Tokens.AccessLifetime = 200 * time.Millisecond
+		}))
+	alice := newAccount(t, srv, "alice")
+	phone := refreshingLogin(t, srv, alice, map[string]any{"device_id": "PHONE"})
+	laptop := refreshingLogin(t, srv, alice, map[string]any{"device_id": "LAPTOP"})
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if status, _ := whoami(t, srv, laptop.access); status != http.StatusOK {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	status, me := whoami(t, srv, phone.access)
+	wantError(t, status, me, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
+
+	status, _, body := do(t, "POST", api(srv, "/logout"), phone.access, nil)
+	wantStatus(t, status, body, http.StatusOK)
+	wantUnknownRefresh(t, srv, "refresh token of the logged-out phone", phone.refresh, false)
+	wantTokenWorks(t, srv, "the never-expiring session", alice.token, alice.deviceID, true)
+
+	status, _, body = do(t, "POST", api(srv, "/logout/all"), laptop.access, nil)
+	wantStatus(t, status, body, http.StatusOK)
+	wantUnknownRefresh(t, srv, "refresh token after logout/all", laptop.refresh, false)
+	wantTokenWorks(t, srv, "a session ended by logout/all", alice.token, alice.deviceID,
+		false)
+
+	// Unknown tokens are still refused.
+	status, _, body = do(t, "POST", api(srv, "/logout"), phone.access, nil)
+	wantError(t, status, body, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
+}
+
 // TestRefreshExpiredRefreshToken checks that a refresh token older than
 // tokens.refresh_lifetime is refused with soft_logout.
 func TestRefreshExpiredRefreshToken(t *testing.T) {

@@ -138,8 +138,8 @@ func (s *Server) routes(rt *router) {
 
 	rt.client("GET", "/login", s.public(s.loginFlows))
 	rt.client("POST", "/login", s.public(s.login))
-	rt.client("POST", "/logout", s.authed(s.logout, allowLocked))
-	rt.client("POST", "/logout/all", s.authed(s.logoutAll, allowLocked))
+	rt.client("POST", "/logout", s.authed(s.logout, allowLocked, allowExpired))
+	rt.client("POST", "/logout/all", s.authed(s.logoutAll, allowLocked, allowExpired))
 	rt.client("GET", "/account/whoami", s.authed(s.whoami, allowGuests))
 	rt.client("POST", "/refresh", s.public(s.refresh))
 	rt.handle("POST", "/_matrix/client/v1/login/get_token", s.authed(s.getLoginToken))
