@@ -20,6 +20,9 @@ type SMS struct {
 	DefaultCountry string `yaml:"default_country"`
 	// Timeout bounds one send, connection and answer included.
 	Timeout time.Duration `yaml:"timeout"`
+	// RequireForRegistration adds the m.login.msisdn stage to every registration flow;
+	// the validated number joins the new account.
+	RequireForRegistration bool `yaml:"require_for_registration"`
 	// Webhook configures the webhook sender.
 	Webhook SMSWebhook `yaml:"webhook"`
 	// Twilio configures the sender that speaks Twilio's Message resource.
@@ -106,6 +109,9 @@ func (s SMS) Validate() error {
 
 	if s.Timeout <= 0 {
 		add("sms.timeout: must be positive")
+	}
+	if s.RequireForRegistration && s.Sender == "" {
+		add("sms.require_for_registration: needs sms.sender")
 	}
 	if s.DefaultCountry != "" && (len(s.DefaultCountry) != 2 ||
 		strings.ToUpper(s.DefaultCountry) != s.DefaultCountry) {

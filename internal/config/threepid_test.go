@@ -48,6 +48,8 @@ func TestSMSValidate(t *testing.T) {
 		{"unknown sender", func(s *SMS) { s.Sender = "pigeon" }, "sms.sender"},
 		{"lower-case country", func(s *SMS) { s.DefaultCountry = "gb" }, "default_country"},
 		{"zero timeout", func(s *SMS) { s.Timeout = 0 }, "sms.timeout"},
+		{"required without a sender", func(s *SMS) { s.RequireForRegistration = true },
+			"sms.require_for_registration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mxaccounts/mxaccounts/internal/config"
 	"github.com/mxaccounts/mxaccounts/internal/sms/smstest"
 	"github.com/mxaccounts/mxaccounts/internal/testserver"
 )
@@ -173,5 +174,46 @@ func TestPasswordResetByPhone(t *testing.T) {
 	}
 	status, out = phoneLogin(t, srv, map[string]any{"type": "m.id.phone", "country": "GB",
 		"phone": phoneNational}, secret+"-new")
+	wantStatus(t, status, out, http.StatusOK)
+}
+
+// TestRegisterWithPhone registers where a phone number is required: every flow ends
+// with the msisdn stage, a registration without it is refused, the validated number
+// joins the new account and logs it in.
+func TestRegisterWithPhone(t *testing.T) {
+	t.Parallel()
+	g := smstest.Start(t)
+	srv := testserver.Start(t, testserver.WithConfig(g.Configure),
+		testserver.WithConfig(func(c *config.Config) { c.SMS.RequireForRegistration = true }))
+	body := map[string]any{"username": "texter", "password": secret}
+
+	session := startSession(t, srv, body)
+	status, _, challenge := do(t, "POST", api(srv, "/register"), "", body)
+	wantStatus(t, status, challenge, http.StatusUnauthorized)
+	want := [][]string{{stageToken, stageMSISDN}}
+	if got := stagesOf(t, challenge); !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("registration flows %v, want %v", got, want)
+	}
+	auth := map[string]any{"type": stageToken, "session": session,
+		"token": srv.RegistrationToken(t)}
+	status, _, out := do(t, "POST", api(srv, "/register"), "",
+		with(body, map[string]any{"auth": auth}))
+	wantStatus(t, status, out, http.StatusUnauthorized)
+	wantAvailable(t, srv, "texter")
+
+	sid := validatedPhone(t, srv, g, forRegister, "cs-reg", phoneNational)
+	auth = map[string]any{"type": stageMSISDN, "session": session,
+		"threepid_creds": map[string]any{"sid": sid, "client_secret": "cs-reg"}}
+	status, _, out = do(t, "POST", api(srv, "/register"), "",
+		with(body, map[string]any{"auth": auth}))
+	wantStatus(t, status, out, http.StatusOK)
+	user := account{userID: str(t, out, "user_id"), token: str(t, out, "access_token"),
+		password: secret}
+	list := threePIDs(t, srv, user)
+	if len(list) != 1 || list[0]["medium"] != "msisdn" || list[0]["address"] != phoneMSISDN {
+		t.Errorf("the new account lists %v, want its number alone", list)
+	}
+	status, out = phoneLogin(t, srv, map[string]any{"type": "m.id.phone", "country": "GB",
+		"phone": phoneNational}, secret)
 	wantStatus(t, status, out, http.StatusOK)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/config"
@@ -121,29 +122,40 @@ func newThreePIDs(
 	return svc
 }
 
-// threePIDFlows adds the 3PID stages to the UIA flows that cfg asks for: the email
-// stage to every registration flow when registration requires an address, and for a
-// password reset a flow of each validated medium's stage alone, beside the password.
+// threePIDFlows adds the 3PID stages to the UIA flows that cfg asks for: the email and
+// msisdn stages to every registration flow when registration requires an address or a
+// number, and for a password reset a flow of each validated medium's stage alone,
+// beside the password.
 func threePIDFlows(cfg *config.Config, flows [][]string, op uia.Operation) [][]string {
-	if op == uia.OpPasswordReset && cfg.SMS.Sender != "" {
-		flows = append(flows, []string{threepid.MediumMSISDN.StageType()})
-	}
-	if !cfg.Email.Enabled() {
+	email, msisdn := threepid.MediumEmail.StageType(), threepid.MediumMSISDN.StageType()
+	switch op {
+	case uia.OpPasswordReset:
+		if cfg.SMS.Sender != "" {
+			flows = append(flows, []string{msisdn})
+		}
+		if cfg.Email.Enabled() {
+			flows = append(flows, []string{email})
+		}
 		return flows
-	}
-	email := threepid.MediumEmail.StageType()
-	switch {
-	case op == uia.OpRegister && cfg.Email.RequireForRegistration:
-		var out [][]string
+	case uia.OpRegister:
+		var required []string
+		if cfg.Email.Enabled() && cfg.Email.RequireForRegistration {
+			required = append(required, email)
+		}
+		if cfg.SMS.Sender != "" && cfg.SMS.RequireForRegistration {
+			required = append(required, msisdn)
+		}
+		if len(required) == 0 {
+			return flows
+		}
+		out := make([][]string, 0, len(flows))
 		for _, flow := range flows {
 			if len(flow) == 1 && flow[0] == uia.TypeDummy {
-				flow = nil // the email stage is enough to tell this flow apart
+				flow = nil // the 3PID stages are enough to tell this flow apart
 			}
-			out = append(out, append(append([]string(nil), flow...), email))
+			out = append(out, append(slices.Clone(flow), required...))
 		}
 		return out
-	case op == uia.OpPasswordReset:
-		return append(flows, []string{email})
 	}
 	return flows
 }
