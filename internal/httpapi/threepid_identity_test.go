@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -175,6 +176,9 @@ func TestBindErrorsForwarded(t *testing.T) {
 			"M_SESSION_NOT_VALIDATED"},
 		{"no id_server", map[string]any{"client_secret": "is-cs", "sid": "s",
 			"id_access_token": "t"}, http.StatusBadRequest, "M_MISSING_PARAM"},
+		{"identity server down", with(bindBody(is, "unvalidated"),
+			map[string]any{"id_server": closedPort(t)}), http.StatusBadRequest,
+			"M_INVALID_PARAM"},
 	}
 	for _, tt := range tests {
 		status, _, out := do(t, "POST", api(srv, "/account/3pid/bind"), alice.token, tt.body)
@@ -185,6 +189,19 @@ func TestBindErrorsForwarded(t *testing.T) {
 	if got := bindings(t, srv, alice); len(got) != 0 {
 		t.Errorf("refused binds were recorded: %+v", got)
 	}
+}
+
+// closedPort returns a loopback host:port where nothing listens.
+func closedPort(t *testing.T) string {
+	t.Helper()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
 
 // TestDeactivateUnbinds checks that deactivating an account with a bound address

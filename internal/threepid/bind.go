@@ -2,6 +2,7 @@ package threepid
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/mxaccounts/mxaccounts/internal/identity"
@@ -22,8 +23,9 @@ var errNoIdentityServers = mxerr.ErrForbidden.Msg("this server binds no addresse
 // it asks req.IDServer, with the user's identity access token, to bind the address of
 // its validated session req.SID to user, and records the binding so that it can be
 // unbound later. The identity server's Matrix errors come back unchanged (as
-// *mxerr.Error); malformed fields are M_INVALID_PARAM; an identity server that gives no
-// usable answer is an error wrapping identity.ErrUnavailable.
+// *mxerr.Error); malformed fields are M_INVALID_PARAM, and so is an id_server that
+// cannot be reached or gives no usable answer: the spec has no status for a failing
+// identity server, and what the client can do is the same, try later or another one.
 func (s *Service) Bind(ctx context.Context, user mxid.UserID, req identity.BindRequest) error {
 	if s.cfg.Identity == nil {
 		return errNoIdentityServers
@@ -37,6 +39,12 @@ func (s *Service) Bind(ctx context.Context, user mxid.UserID, req identity.BindR
 
 	req.UserID = user
 	assoc, err := s.cfg.Identity.Bind(ctx, req)
+	if errors.Is(err, identity.ErrUnavailable) {
+		s.log.WarnContext(ctx, "an identity server gave no usable answer to a bind",
+			"user_id", user, "id_server", req.IDServer, "error", err)
+		return mxerr.ErrInvalidParam.Msg("the identity server %s could not be reached or "+
+			"gave no usable answer; try again later or use another one", req.IDServer)
+	}
 	if err != nil {
 		return err
 	}
