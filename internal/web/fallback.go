@@ -107,7 +107,7 @@ func (f *Fallback) offers(st *stageKind) bool {
 // show answers GET: the stage's form, or the done page for a stage already complete
 // (after a reload, say), so that the client still hears of it.
 func (f *Fallback) show(w http.ResponseWriter, r *http.Request, st *stageKind, id string) {
-	sess, ok := f.session(w, r, id)
+	sess, ok := f.session(w, r, st, id)
 	if !ok {
 		return
 	}
@@ -126,7 +126,7 @@ func (f *Fallback) submit(w http.ResponseWriter, r *http.Request, st *stageKind,
 			"so it was refused.")
 		return
 	}
-	sess, ok := f.session(w, r, id)
+	sess, ok := f.session(w, r, st, id)
 	if !ok {
 		return
 	}
@@ -187,9 +187,10 @@ func (f *Fallback) finish(
 const sessionGone = "This link is no longer valid: its session is unknown, has " +
 	"expired or was already used."
 
-// session returns the UIA session, or answers with an error page and false.
+// session returns the UIA session for the stage's page, or answers with an error page
+// and false.
 func (f *Fallback) session(
-	w http.ResponseWriter, r *http.Request, id string,
+	w http.ResponseWriter, r *http.Request, st *stageKind, id string,
 ) (*store.UIASession, bool) {
 	sess, err := f.engine.Session(r.Context(), id)
 	var merr *mxerr.Error
@@ -199,6 +200,11 @@ func (f *Fallback) session(
 		return nil, false
 	case err != nil:
 		f.internalError(w, r, err)
+		return nil, false
+	case st.signedIn && sess.UserID == "":
+		f.renderError(w, http.StatusForbidden, "This step belongs to a request made "+
+			"without signing in, so it cannot be confirmed on this page. If you did not "+
+			"start it yourself, someone may be trying to use your password.")
 		return nil, false
 	}
 	return sess, true

@@ -494,19 +494,48 @@ func TestPasswordStage(t *testing.T) {
 	}
 }
 
-func TestPasswordStageAsksForTheUserWhenTheSessionHasNone(t *testing.T) {
+// TestPasswordStageRefusesSessionsWithoutAUser checks that the password page serves no
+// session started without an access token: whoever started it chose what it does (a
+// new password, a deactivation), so confirming it with someone else's password by a
+// link would hand that account over.
+func TestPasswordStageRefusesSessionsWithoutAUser(t *testing.T) {
 	e := newEnv(t, web.Options{})
-	session := e.start(t, &uia.Request{Operation: uia.OpDeactivate, Method: "POST",
-		Path: "/account/deactivate"})
-	form := e.open(t, stagePassword, session)
-	if !strings.Contains(form.body, `<label for="user">Username</label>`) {
-		t.Fatalf("no username field\n%s", form.body)
-	}
+	for _, op := range []uia.Operation{uia.OpDeactivate, uia.OpPassword} {
+		session := e.start(t, &uia.Request{Operation: op, Method: "POST",
+			Path: "/account/" + string(op)})
 
-	p := e.submit(t, stagePassword, session, form, url.Values{"password": {alicePassword}})
-	wantAlert(t, p, http.StatusBadRequest, "Enter your username.")
-	wantDone(t, e.submit(t, stagePassword, session, form,
-		url.Values{"user": {"alice"}, "password": {alicePassword}}))
+		p := fetch(t, "GET", e.pageURL(stagePassword, session), nil, nil)
+		if p.status != http.StatusForbidden || strings.Contains(p.body, "<form") {
+			t.Errorf("%s: GET answered %d with a form; want 403 without one\n%s", op,
+				p.status, p.body)
+		}
+		form := e.open(t, stageToken, e.register(t)) // a cookie and token of this site
+		p = e.submit(t, stagePassword, session, form,
+			url.Values{"user": {"alice"}, "password": {alicePassword}})
+		if p.status != http.StatusForbidden || !strings.Contains(p.body, "without signing in") {
+			t.Errorf("%s: POST answered %d; want 403 saying why\n%s", op, p.status, p.body)
+		}
+		if got := e.completed(t, session); len(got) != 0 {
+			t.Errorf("%s: completed %v; want nothing", op, got)
+		}
+	}
+}
+
+// TestPasswordStageNamesTheAction checks that the password page says what the user
+// confirms, for each operation it serves.
+func TestPasswordStageNamesTheAction(t *testing.T) {
+	e := newEnv(t, web.Options{})
+	for op, want := range map[uia.Operation]string{
+		uia.OpDeactivate:   "deactivate this account for good",
+		uia.OpPassword:     "change the password of this account",
+		uia.OpDeleteDevice: "sign out and delete devices of this account",
+	} {
+		session := e.start(t, &uia.Request{Operation: op, Method: "POST",
+			Path: "/op/" + string(op), Requester: alice})
+		if p := fetch(t, "GET", e.pageURL(stagePassword, session), nil, nil); !strings.Contains(p.body, want) {
+			t.Errorf("%s: the page does not say %q\n%s", op, want, p.body)
+		}
+	}
 }
 
 func TestCSRFRefused(t *testing.T) {

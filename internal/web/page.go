@@ -68,6 +68,9 @@ type view struct {
 	Policies []policyLink
 	Captcha  *captchaView
 	UserID   string
+	// Action says what the password page confirms, such as "deactivate this account
+	// for good"; "" when the operation has no sentence.
+	Action string
 	// Confirm is the session that a validation link opens.
 	Confirm *confirmView
 }

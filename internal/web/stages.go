@@ -25,6 +25,11 @@ type stageKind struct {
 	// auth builds from the posted form the auth dict a client would send for the
 	// stage, or says in a sentence what the user must fix.
 	auth func(r *http.Request, sess *store.UIASession) (map[string]json.RawMessage, string)
+	// signedIn limits the page to sessions started with an access token. A session
+	// started without one belongs to nobody until a stage proves who acts, so a page
+	// that proves it would let whoever started the session (and chose, say, the new
+	// password) have someone else confirm it by a link.
+	signedIn bool
 }
 
 // stageKinds are the stages with a fallback page, by auth type.
@@ -43,7 +48,7 @@ var stageKinds = map[string]*stageKind{
 	},
 	account.TypePassword: {
 		Type: account.TypePassword, page: "password", title: "Confirm your password",
-		fill: fillPassword, auth: passwordAuth,
+		fill: fillPassword, auth: passwordAuth, signedIn: true,
 	},
 }
 
@@ -73,22 +78,15 @@ func captchaAuth(r *http.Request, sess *store.UIASession) (map[string]json.RawMe
 	return nil, "Complete the check above, then press Continue."
 }
 
-// passwordAuth is {"identifier": {"type": "m.id.user", "user": ...}, "password": ...},
-// for the session's user when it has one and for the typed username otherwise.
+// passwordAuth is {"identifier": {"type": "m.id.user", "user": ...}, "password": ...}
+// for the session's user; the page serves only sessions that have one.
 func passwordAuth(r *http.Request, sess *store.UIASession) (map[string]json.RawMessage, string) {
-	user := sess.UserID.String()
-	if user == "" {
-		user = strings.TrimSpace(r.PostFormValue("user"))
-	}
 	pw := r.PostFormValue("password")
-	switch {
-	case user == "":
-		return nil, "Enter your username."
-	case pw == "":
+	if pw == "" {
 		return nil, "Enter your password."
 	}
 	return authDict(account.TypePassword, sess, map[string]any{
-		"identifier": map[string]string{"type": "m.id.user", "user": user},
+		"identifier": map[string]string{"type": "m.id.user", "user": sess.UserID.String()},
 		"password":   pw,
 	}), ""
 }
@@ -155,6 +153,17 @@ func fillCaptcha(f *Fallback, _ *http.Request, _ *store.UIASession, v *view) {
 // fillPassword names the session's user, when it has one.
 func fillPassword(_ *Fallback, _ *http.Request, sess *store.UIASession, v *view) {
 	v.UserID = sess.UserID.String()
+	v.Action = operationActions[sess.Operation]
+}
+
+// operationActions say what a user confirms on the password page, by the session's
+// operation, so that nobody confirms an action without seeing which.
+var operationActions = map[string]string{
+	string(uia.OpPassword):     "change the password of this account",
+	string(uia.OpDeactivate):   "deactivate this account for good",
+	string(uia.OpAddThreepid):  "add an email address or phone number to this account",
+	string(uia.OpDeleteDevice): "sign out and delete devices of this account",
+	string(uia.OpLoginToken):   "let another device sign in to this account",
 }
 
 // siteKey is the captcha's public key from the stage's params, or "".
