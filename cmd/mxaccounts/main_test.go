@@ -160,6 +160,47 @@ func TestServeBootstrapAndShutdown(t *testing.T) {
 	}
 }
 
+// TestBootstrapTokenSpentByAnotherAccount registers an account with a token made by
+// "token create" before anyone used the bootstrap token: the bootstrap token, which
+// makes an admin, then registers nobody.
+func TestBootstrapTokenSpentByAnotherAccount(t *testing.T) {
+	data, addr := t.TempDir(), freeAddr(t)
+	cmd := command("serve", "--listen", addr, "--data", data)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	bootstrap := readBootstrapToken(t, stdout)
+	base := "http://" + addr
+	waitUp(t, base)
+
+	out, err := command("token", "create", "--data", data).Output()
+	if err != nil {
+		t.Fatalf("token create: %v", err)
+	}
+	resp := postJSON(t, base+"/_matrix/client/v3/register", map[string]any{
+		"username": "early", "password": "correct horse battery",
+		"auth": map[string]any{"type": "m.login.registration_token",
+			"token": strings.TrimSpace(string(out))},
+	})
+	if resp["user_id"] != "@early:localhost" {
+		t.Fatalf("registration with a created token answered %v", resp)
+	}
+
+	resp = postJSON(t, base+"/_matrix/client/v3/register", map[string]any{
+		"username": "late", "password": "correct horse battery",
+		"auth": map[string]any{"type": "m.login.registration_token", "token": bootstrap},
+	})
+	if resp["errcode"] != "M_FORBIDDEN" || resp["user_id"] != nil {
+		t.Errorf("registration with the bootstrap token after another answered %v; "+
+			"want the token refused", resp)
+	}
+}
+
 func readBootstrapToken(t *testing.T, r interface{ Read([]byte) (int, error) }) string {
 	t.Helper()
 	found := make(chan string, 1)

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -217,17 +218,25 @@ func (s *Service) completeRegistration(
 	return out, nil
 }
 
+// errBootstrapSpent refuses a registration with the bootstrap token once another
+// account exists.
+var errBootstrapSpent = mxerr.ErrForbidden.Msg("this registration token registers the " +
+	"first account only, and another account exists now")
+
 // grantsAdmin reports whether the registration token the session used makes its user
-// an admin.
+// an admin: the bootstrap token does, as long as no account of a person exists.
 func grantsAdmin(ctx context.Context, tx store.Store, sess *store.UIASession) (bool, error) {
 	if sess.RegistrationToken == "" {
 		return false, nil
 	}
 	t, err := tx.RegistrationToken(ctx, sess.RegistrationToken)
-	if err != nil {
+	if err != nil || !t.GrantsAdmin {
 		return false, err
 	}
-	return t.GrantsAdmin, nil
+	if spent, err := uia.BootstrapSpent(ctx, tx, t.Token); err != nil || spent {
+		return false, cmp.Or(err, error(errBootstrapSpent))
+	}
+	return true, nil
 }
 
 // recordStages records what the session's stages earned for userID: the

@@ -1,6 +1,7 @@
 package uia
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,14 +59,32 @@ func (RegistrationToken) Complete(ctx context.Context, a *Attempt) error {
 			"A-Z, a-z, 0-9 and ._~-")
 	}
 
+	errExhausted := mxerr.New(401, mxerr.CodeForbidden,
+		"this registration token is unknown, expired or used up")
 	err := a.Store.ReserveRegistrationToken(ctx, tok, a.Now.UnixMilli())
 	if errors.Is(err, store.ErrExhausted) {
-		return mxerr.New(401, mxerr.CodeForbidden,
-			"this registration token is unknown, expired or used up")
+		return errExhausted
 	}
 	if err != nil {
 		return err
 	}
+
+	// The bootstrap token, which makes an admin, is for the first account only.
+	if spent, err := BootstrapSpent(ctx, a.Store, tok); err != nil || spent {
+		return cmp.Or(err, error(errExhausted))
+	}
 	a.Session.RegistrationToken = tok
 	return nil
+}
+
+// BootstrapSpent reports whether tok grants admin rights (the bootstrap token printed
+// at the first start) while accounts of people exist already: such a token registers
+// the first user only, so it is spent once anyone registered, by whatever means.
+func BootstrapSpent(ctx context.Context, st store.Store, tok string) (bool, error) {
+	t, err := st.RegistrationToken(ctx, tok)
+	if err != nil || !t.GrantsAdmin {
+		return false, err
+	}
+	n, err := st.CountPeople(ctx)
+	return n > 0, err
 }
