@@ -81,6 +81,9 @@ func (s *Service) checkGuestUpgrade(
 	if rq.Kind != store.KindGuest || rq.Localpart != username {
 		return false, errNotThisGuest
 	}
+	if rq.Locked {
+		return false, mxerr.ErrUserLocked // as the guest's token gets everywhere else
+	}
 
 	digest, err := json.Marshal(hex.EncodeToString(token.Digest(tok)))
 	if err != nil {
@@ -113,6 +116,9 @@ func (s *Service) upgradeGuest(
 		expired := rq.ExpiresMS != 0 && rq.ExpiresMS <= s.now().UnixMilli()
 		if rq.UserID != userID || expired {
 			return errNotThisGuest
+		}
+		if rq.Locked {
+			return mxerr.ErrUserLocked
 		}
 
 		err = tx.UpgradeGuest(ctx, userID, res.SecretHash)

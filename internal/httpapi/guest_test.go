@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mxaccounts/mxaccounts/internal/store"
 	"github.com/mxaccounts/mxaccounts/internal/testserver"
 	"github.com/mxaccounts/mxaccounts/mxid"
 )
@@ -64,6 +65,13 @@ func TestGuestUpgradeRefused(t *testing.T) {
 	_, localpart, guestToken := newGuest(t, srv)
 	_, otherLocalpart, _ := newGuest(t, srv)
 	user := newAccount(t, srv, "upgrade-user")
+	lockedID, lockedLocalpart, lockedToken := newGuest(t, srv)
+	locked := true
+	err := srv.Store.UpdateAccount(t.Context(), mxid.UserID(lockedID),
+		store.AccountUpdate{Locked: &locked})
+	if err != nil {
+		t.Fatalf("lock guest %s: %v", lockedID, err)
+	}
 
 	tests := []struct {
 		name   string
@@ -84,6 +92,8 @@ func TestGuestUpgradeRefused(t *testing.T) {
 			http.StatusBadRequest, "M_MISSING_PARAM"},
 		{"a token that is not a string", map[string]any{"username": localpart,
 			"guest_access_token": 12}, http.StatusBadRequest, "M_BAD_JSON"},
+		{"a locked guest", map[string]any{"username": lockedLocalpart,
+			"guest_access_token": lockedToken}, http.StatusUnauthorized, "M_USER_LOCKED"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

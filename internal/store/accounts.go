@@ -62,6 +62,7 @@ type Accounts interface {
 	// account exists.
 	SetPasswordHash(ctx context.Context, user mxid.UserID, hash string) error
 	// UpgradeGuest turns user's guest account into a user account with the password
-	// hash; ErrNotFound unless user is a guest whose account is not deactivated.
+	// hash; ErrNotFound unless user is a guest whose account is neither deactivated
+	// nor locked.
 	UpgradeGuest(ctx context.Context, user mxid.UserID, hash string) error
 }

@@ -23,7 +23,7 @@ const (
 	updatePasswordHash       = `UPDATE accounts SET password_hash = ? WHERE user_id = ?`
 	updateGuestToUser        = `
 		UPDATE accounts SET kind = 'user', password_hash = ?
-		WHERE user_id = ? AND kind = 'guest' AND NOT deactivated`
+		WHERE user_id = ? AND kind = 'guest' AND NOT deactivated AND NOT locked`
 	insertTermsAcceptance = `
 		INSERT INTO terms_acceptances (user_id, policy, version, accepted_ms)
 		VALUES (?, ?, ?, ?)

@@ -388,7 +388,7 @@ func TestUpgradeGuest(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := t.Context()
 		createAccount(t, s, "alice")
-		for _, lp := range []string{"1234", "5678"} {
+		for _, lp := range []string{"1234", "5678", "9012"} {
 			g := newAccount(lp)
 			g.Kind, g.PasswordHash = store.KindGuest, ""
 			if err := s.CreateAccount(ctx, g); err != nil {
@@ -397,6 +397,11 @@ func TestUpgradeGuest(t *testing.T) {
 		}
 		if err := s.Deactivate(ctx, userID("5678"), false); err != nil {
 			t.Fatalf("Deactivate(5678): %v", err)
+		}
+		locked := true
+		if err := s.UpdateAccount(ctx, userID("9012"),
+			store.AccountUpdate{Locked: &locked}); err != nil {
+			t.Fatalf("lock 9012: %v", err)
 		}
 
 		if err := s.UpgradeGuest(ctx, userID("1234"), "$new"); err != nil {
@@ -412,7 +417,7 @@ func TestUpgradeGuest(t *testing.T) {
 		}
 
 		// Only a live guest account is upgraded, and only once.
-		for _, lp := range []string{"1234", "alice", "5678", "nobody"} {
+		for _, lp := range []string{"1234", "alice", "5678", "9012", "nobody"} {
 			err := s.UpgradeGuest(ctx, userID(lp), "$other")
 			wantErr(t, "UpgradeGuest("+lp+")", err, store.ErrNotFound)
 		}
