@@ -181,7 +181,9 @@ func (s *Service) threePIDSubject(
 }
 
 // checkPassword returns the account if password is its password. Unknown users cost a
-// verification too, so timing does not reveal which accounts exist. When the stored
+// verification too, so timing does not reveal which accounts exist; a deactivated
+// account is M_USER_DEACTIVATED whatever the password. Wrong passwords count against
+// subject's limit, which is checked first. When the stored
 // hash is due for an upgrade (bcrypt, older parameters) it also returns the new hash,
 // for the caller to store in its transaction.
 func (s *Service) checkPassword(
@@ -202,6 +204,11 @@ func (s *Service) checkPassword(
 	}
 	if err != nil {
 		return nil, "", err
+	}
+	if acct.Deactivated {
+		// Whatever the password: the account has none left to confirm a guess against,
+		// and the name is known to be taken anyway (the spec's /register/available).
+		return nil, "", mxerr.ErrUserDeactivated
 	}
 
 	rehash, err := s.hasher.Verify(acct.PasswordHash, pw)

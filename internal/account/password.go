@@ -95,6 +95,9 @@ func (s *Service) hashSecrets(req *uia.Request) {
 
 // DeactivateResult is the answer to a deactivation.
 type DeactivateResult struct {
+	// UserID is the account deactivated: the caller's, or for a request without an
+	// access token the one the password stage proved.
+	UserID mxid.UserID
 	// IDServerUnbindResult is "success" when every binding was removed (or there was
 	// none), "no-support" when an identity server could not remove one.
 	IDServerUnbindResult string
@@ -151,7 +154,7 @@ func (s *Service) Deactivate(
 	if s.cfg.ThreePIDs != nil {
 		result = s.cfg.ThreePIDs.UnbindAll(ctx, user)
 	}
-	return &DeactivateResult{IDServerUnbindResult: result}, nil
+	return &DeactivateResult{UserID: user, IDServerUnbindResult: result}, nil
 }
 
 // DeleteDevices runs DELETE /devices/{deviceId} and POST /delete_devices for the

@@ -90,7 +90,11 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
 	res, err := s.accounts.Deactivate(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/deactivate", Body: body}, rq)
 	count(err)
-	s.observeUserAction(r, audit.ActionDeactivate, requesterID(rq), nil, err)
+	target := requesterID(rq)
+	if res != nil {
+		target = res.UserID // the account proven without a token, too
+	}
+	s.observeUserAction(r, audit.ActionDeactivate, target, nil, err)
 	if err != nil {
 		return err
 	}

@@ -314,7 +314,7 @@ func TestAdminModifyUser(t *testing.T) {
 	}
 	wantWhoami(t, e.srv, fresh, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
 	status, body = passwordLogin(t, e.srv, alice.userID, "new-secret-2")
-	wantError(t, status, body, http.StatusForbidden, "M_FORBIDDEN")
+	wantError(t, status, body, http.StatusForbidden, "M_USER_DEACTIVATED")
 	status, body = e.asAdmin(t, "PUT", userPath(alice.userID), map[string]any{
 		"deactivated": false, "password": "new-secret-3"})
 	wantStatus(t, status, body, http.StatusOK)
@@ -405,7 +405,7 @@ func TestAdminDeactivate(t *testing.T) {
 		t.Errorf("after deactivation with erase: %v", body)
 	}
 	status, body = passwordLogin(t, e.srv, e.user.userID, secret)
-	wantError(t, status, body, http.StatusForbidden, "M_FORBIDDEN")
+	wantError(t, status, body, http.StatusForbidden, "M_USER_DEACTIVATED")
 	ev := wantAuditEvent(t, e.srv, "admin.user.deactivate", e.user.userID, "success")
 	if string(ev.Details) != `{"erase":true}` {
 		t.Errorf("audit details %s", ev.Details)

@@ -226,7 +226,7 @@ func TestUIASessionBoundToOperation(t *testing.T) {
 				with(map[string]any{"username": "hijack", "password": secret},
 					dummyAuth(sess.ID)))
 
-			wantError(t, status, body, http.StatusForbidden, "M_FORBIDDEN")
+			wantError(t, status, body, http.StatusBadRequest, "M_INVALID_PARAM")
 			wantAbsent(t, body, "user_id")
 			wantAvailable(t, srv, "hijack")
 		})
@@ -241,7 +241,7 @@ func TestUIASessionBoundToOperation(t *testing.T) {
 		status, _, out = do(t, "POST", api(srv, "/register"), "", with(map[string]any{
 			"username": "hijack", "password": secret}, dummyAuth(str(t, out, "session"))))
 
-		wantError(t, status, out, http.StatusForbidden, "M_FORBIDDEN")
+		wantError(t, status, out, http.StatusBadRequest, "M_INVALID_PARAM")
 		wantAvailable(t, srv, "hijack")
 	})
 
@@ -254,7 +254,7 @@ func TestUIASessionBoundToOperation(t *testing.T) {
 				"type": "m.login.password", "session": session, "password": u.password,
 				"identifier": map[string]any{"type": "m.id.user", "user": u.userID}}})
 
-		wantError(t, status, out, http.StatusForbidden, "M_FORBIDDEN")
+		wantError(t, status, out, http.StatusBadRequest, "M_INVALID_PARAM")
 		loginAs(t, srv, u)
 	})
 
@@ -299,7 +299,7 @@ func TestUIAUnknownSession(t *testing.T) {
 			status, _, body := do(t, "POST", api(srv, "/register"), "",
 				map[string]any{"password": secret, "auth": tt.auth})
 
-			wantError(t, status, body, http.StatusBadRequest, "M_UNKNOWN")
+			wantError(t, status, body, http.StatusBadRequest, "M_INVALID_PARAM")
 			wantAbsent(t, body, "flows", "user_id")
 		})
 	}
@@ -614,7 +614,7 @@ func TestUIAExpiredSessionReleasesToken(t *testing.T) {
 	// The expired holder cannot come back to register with the use it lost.
 	status, _, body = do(t, "POST", api(srv, "/register"), "",
 		map[string]any{"password": secret, "auth": map[string]any{"session": holder}})
-	wantError(t, status, body, http.StatusBadRequest, "M_UNKNOWN")
+	wantError(t, status, body, http.StatusBadRequest, "M_INVALID_PARAM")
 }
 
 // newTokenSession is the auth of a new session that completes the token stage with tok.

@@ -50,8 +50,9 @@ type Accounts interface {
 	CountPeople(ctx context.Context) (int64, error)
 	// CountAccounts returns how many accounts exist, of every kind.
 	CountAccounts(ctx context.Context) (int64, error)
-	// Deactivate marks user deactivated for good; with erase it also drops the password
-	// hash, keeping only what reserves the user ID. ErrNotFound when no such account.
+	// Deactivate marks user deactivated for good and drops the password hash; with erase
+	// it also marks the account erased (for good too), keeping only what reserves the
+	// user ID. ErrNotFound when no such account.
 	Deactivate(ctx context.Context, user mxid.UserID, erase bool) error
 	// RecordTermsAcceptance records that user accepted version of the policy at atMS.
 	RecordTermsAcceptance(ctx context.Context, user mxid.UserID, policy, version string,

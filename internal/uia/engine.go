@@ -233,19 +233,25 @@ func (e *Engine) session(
 
 	sess, err := e.store.UIASession(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && sess.ExpiresMS <= e.nowMS()) {
-		return nil, mxerr.ErrUnknown.Msg("unknown or expired UIA session %q", id)
+		// The spec names no answer; M_INVALID_PARAM is one it allows on every endpoint
+		// with a body (Synapse answers M_UNKNOWN).
+		return nil, mxerr.ErrInvalidParam.Msg("unknown or expired UIA session %q", id)
 	}
 	if err != nil {
 		return nil, err
 	}
 
+	// A session that is not this request's is a bad auth.session: 400 M_INVALID_PARAM,
+	// which the spec allows on every endpoint with a body (Synapse answers 403, which
+	// these endpoints do not document).
 	if sess.Operation != string(req.Operation) || sess.Method != req.Method ||
 		sess.Path != req.Path {
-		return nil, mxerr.ErrForbidden.Msg("the requested operation has changed during " +
-			"the UIA session; start a new session")
+		return nil, mxerr.ErrInvalidParam.Msg("auth.session belongs to another " +
+			"operation; the requested operation has changed during the UIA session, " +
+			"so start a new session")
 	}
 	if sess.UserID != "" && req.Requester != "" && sess.UserID != req.Requester {
-		return nil, mxerr.ErrForbidden.Msg("this UIA session belongs to another user")
+		return nil, mxerr.ErrInvalidParam.Msg("auth.session belongs to another user")
 	}
 	if sess.Consumed {
 		// A replay of a finished request: the spec's answer to a completed stage sent
@@ -424,12 +430,18 @@ func decodeAuth(raw json.RawMessage) (map[string]json.RawMessage, error) {
 		return nil, mxerr.ErrBadJSON.Msg("auth must be an object")
 	}
 	for _, k := range []string{"type", "session"} {
-		if v, ok := auth[k]; ok {
+		if v, ok := auth[k]; ok && bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			delete(auth, k) // null is absent, as for the other optional fields
+		} else if ok {
 			var s string
 			if err := json.Unmarshal(v, &s); err != nil {
 				return nil, mxerr.ErrBadJSON.Msg("auth.%s must be a string", k)
 			}
 		}
+	}
+	// No session has the empty ID; a client that sends one has none.
+	if s, ok := stringField(auth, "session"); ok && s == "" {
+		delete(auth, "session")
 	}
 	return auth, nil
 }

@@ -163,13 +163,13 @@ func TestSessionBinding(t *testing.T) {
 			wantErr mxerr.Code
 		}{
 			{"another operation", func(r *uia.Request) { r.Operation = uia.OpDeactivate },
-				nil, mxerr.CodeForbidden},
+				nil, mxerr.CodeInvalidParam},
 			{"another path", func(r *uia.Request) { r.Path = "/account/password" }, nil,
-				mxerr.CodeForbidden},
+				mxerr.CodeInvalidParam},
 			{"another method", func(r *uia.Request) { r.Method = "PUT" }, nil,
-				mxerr.CodeForbidden},
+				mxerr.CodeInvalidParam},
 			{"another user", func(r *uia.Request) { r.Requester = "@mallory:hs" }, nil,
-				mxerr.CodeForbidden},
+				mxerr.CodeInvalidParam},
 			{"a changed parameter", nil, map[string]any{"username": "other"},
 				mxerr.CodeInvalidParam},
 		}
@@ -195,8 +195,16 @@ func TestSessionBinding(t *testing.T) {
 		}
 
 		_, err := e.Authenticate(ctx, request(t, auth("a", "NOSUCHSESSION")))
-		if !errors.Is(err, mxerr.ErrUnknown) {
-			t.Errorf("unknown session: %v, want M_UNKNOWN", err)
+		if !errors.Is(err, mxerr.ErrInvalidParam) {
+			t.Errorf("unknown session: %v, want M_INVALID_PARAM", err)
+		}
+
+		// A null session is no session: the request starts one.
+		_, err = e.Authenticate(ctx, request(t, map[string]any{"auth": map[string]any{
+			"session": nil}}))
+		if ch := challengeOf(t, err); ch.Session == "" {
+			t.Errorf("auth with a null session: %v; want a challenge with a new session",
+				err)
 		}
 	})
 }

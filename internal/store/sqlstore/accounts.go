@@ -28,10 +28,11 @@ const (
 		INSERT INTO terms_acceptances (user_id, policy, version, accepted_ms)
 		VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, policy, version) DO NOTHING`
+	// The password goes, so that a deactivated account confirms no password guesses;
+	// an erasure, once asked for, stays.
 	updateDeactivated = `
 		UPDATE accounts
-		SET deactivated = TRUE, erased = ?,
-		    password_hash = CASE WHEN ? THEN '' ELSE password_hash END
+		SET deactivated = TRUE, erased = (erased OR ?), password_hash = ''
 		WHERE user_id = ?`
 )
 
@@ -125,7 +126,7 @@ func (s *Store) UpgradeGuest(ctx context.Context, user mxid.UserID, hash string)
 
 // Deactivate implements store.Accounts.
 func (s *Store) Deactivate(ctx context.Context, user mxid.UserID, erase bool) error {
-	n, err := s.q.exec(ctx, updateDeactivated, erase, erase, user)
+	n, err := s.q.exec(ctx, updateDeactivated, erase, user)
 	if err != nil {
 		return fmt.Errorf("deactivate %s: %w", user, err)
 	}

@@ -271,12 +271,11 @@ func TestDeactivate(t *testing.T) {
 	t.Parallel()
 
 	tests := []struct {
-		name     string
-		erase    bool
-		wantHash bool
+		name  string
+		erase bool
 	}{
-		{"keep data", false, true},
-		{"erase", true, false},
+		{"keep data", false},
+		{"erase", true},
 	}
 
 	for _, tt := range tests {
@@ -296,10 +295,7 @@ func TestDeactivate(t *testing.T) {
 				}
 
 				want := *alice
-				want.Deactivated = true
-				if !tt.wantHash {
-					want.PasswordHash = ""
-				}
+				want.Deactivated, want.PasswordHash = true, ""
 				got, err := s.AccountByLocalpart(ctx, "alice")
 				if err != nil {
 					t.Fatalf("AccountByLocalpart: %v", err)
@@ -324,6 +320,17 @@ func TestDeactivate(t *testing.T) {
 				}
 				if got, err := s.AccountByLocalpart(ctx, "bob"); err != nil || *got != *bob {
 					t.Errorf("bob is now %+v, %v; want %+v", got, err, *bob)
+				}
+
+				// An erasure stays when the account is deactivated again without one.
+				if err := s.Deactivate(ctx, alice.UserID, false); err != nil {
+					t.Fatalf("Deactivate without erase: %v", err)
+				}
+				err = s.RawQueryRow(ctx, `SELECT erased FROM accounts WHERE localpart = ?`,
+					"alice").Scan(&erased)
+				if err != nil || erased != tt.erase {
+					t.Errorf("erased after another deactivation = %v, %v; want %v", erased,
+						err, tt.erase)
 				}
 
 				err = s.Deactivate(ctx, userID("nobody"), tt.erase)
