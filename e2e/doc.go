@@ -9,5 +9,11 @@
 //	MXACCOUNTS_TEST_POSTGRES=postgres://user:pass@127.0.0.1:5432/db?sslmode=disable \
 //		go test ./e2e/
 //
+// When MXACCOUNTS_TEST_SPECPROXY names a specproxy binary (built in
+// ../shared/spec/specproxy), each server gets one in front, the clients talk to it, and
+// every answer that breaks the official OpenAPI files fails the test that caused it;
+// MXACCOUNTS_TEST_SPEC_DIR names the folder of those files when it is not
+// ../shared/spec/matrix-client-server beside the repository.
+//
 // The package has no code outside its tests.
 package e2e

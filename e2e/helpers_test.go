@@ -43,7 +43,9 @@ type whoamiResponse struct {
 }
 
 // startFunc starts a test server with opts on the database of the (sub)test it is
-// given to; every server gets a fresh database of its own.
+// given to; every server gets a fresh database of its own. The URL of the server it
+// returns is that of its specproxy when envSpecProxy is set; Store, Config and
+// RegistrationToken still reach the server itself.
 type startFunc func(t *testing.T, opts ...testserver.Option) *testserver.Server
 
 // onEachDatabase runs test in parallel subtests "sqlite" and "postgres", handing each a
@@ -63,17 +65,21 @@ func onEachDatabase(t *testing.T, test func(t *testing.T, start startFunc)) {
 	})
 }
 
-// startSQLite starts a server on SQLite in a fresh temporary directory.
+// startSQLite starts a server on SQLite in a fresh temporary directory, behind
+// specproxy when envSpecProxy is set (see behindSpecProxy).
 func startSQLite(t *testing.T, opts ...testserver.Option) *testserver.Server {
 	t.Helper()
-	return testserver.Start(t, opts...)
+	return behindSpecProxy(t, testserver.Start(t, opts...))
 }
 
-// startPostgres starts a server on a fresh PostgreSQL database, dropped when t ends.
+// startPostgres starts a server on a fresh PostgreSQL database, dropped when t ends,
+// behind specproxy when envSpecProxy is set (see behindSpecProxy).
 func startPostgres(t *testing.T, opts ...testserver.Option) *testserver.Server {
 	t.Helper()
+
 	db := testserver.WithDatabase(postgresURL(t))
-	return testserver.Start(t, slices.Concat(opts, []testserver.Option{db})...)
+	srv := testserver.Start(t, slices.Concat(opts, []testserver.Option{db})...)
+	return behindSpecProxy(t, srv)
 }
 
 // postgresURL returns the URL of a fresh PostgreSQL database that is dropped when t
