@@ -107,10 +107,12 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
 // capabilities serves GET /capabilities. Admins also learn that they may lock and
 // suspend accounts (m.account_moderation, spec v1.18), which others must not see.
 func (s *Server) capabilities(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
+	// Guests may read them, as clients do when they start, but may do none of these.
+	full := rq.Kind != store.KindGuest
 	caps := map[string]any{
-		"m.change_password": map[string]bool{"enabled": true},
-		"m.get_login_token": map[string]bool{"enabled": true},
-		"m.3pid_changes":    map[string]bool{"enabled": s.threePIDChanges()},
+		"m.change_password": map[string]bool{"enabled": full},
+		"m.get_login_token": map[string]bool{"enabled": full},
+		"m.3pid_changes":    map[string]bool{"enabled": full && s.threePIDChanges()},
 	}
 	if rq.Admin && s.userAdmin != nil {
 		caps["m.account_moderation"] = map[string]bool{"lock": true, "suspend": true}

@@ -147,3 +147,22 @@ func TestGuestUpgradeTokenRevoked(t *testing.T) {
 		map[string]any{"auth": auth})
 	wantError(t, status, out, http.StatusForbidden, "M_FORBIDDEN")
 }
+
+// TestGuestCapabilities checks that a guest may read the capabilities, as clients do
+// when they start, and that they offer it nothing a guest is refused.
+func TestGuestCapabilities(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.WithGuests())
+	_, _, guestToken := newGuest(t, srv)
+
+	status, _, body := do(t, "GET", api(srv, "/capabilities"), guestToken, nil)
+	wantStatus(t, status, body, http.StatusOK)
+	caps, _ := body["capabilities"].(map[string]any)
+	for _, name := range []string{"m.change_password", "m.get_login_token",
+		"m.3pid_changes"} {
+		c, _ := caps[name].(map[string]any)
+		if c == nil || c["enabled"] != false {
+			t.Errorf("%s for a guest is %v; want enabled false", name, caps[name])
+		}
+	}
+}
