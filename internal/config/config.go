@@ -189,6 +189,9 @@ type RateLimits struct {
 	PasswordHashing Rate `yaml:"password_hashing"`
 	// Availability limits GET /register/available per client address.
 	Availability Rate `yaml:"availability"`
+	// UIASessions limits the UIA sessions started per client address: each is a row in
+	// the database until it expires.
+	UIASessions Rate `yaml:"uia_sessions"`
 	// SharedSecretNonce limits the nonces of shared-secret registration
 	// (GET /_synapse/admin/v1/register) per client address: each is a stored row.
 	SharedSecretNonce Rate `yaml:"shared_secret_nonce"`
@@ -285,6 +288,8 @@ func Default() *Config {
 			Availability:       Rate{PerSecond: 10, Burst: 100},
 			// One nonce per account registered: as many as register allows.
 			SharedSecretNonce: Rate{PerSecond: 1, Burst: 20},
+			// A session per registration, password change or device deletion.
+			UIASessions: Rate{PerSecond: 1, Burst: 100},
 		},
 		Email: Email{
 			SMTPTimeout:      15 * time.Second,

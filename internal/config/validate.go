@@ -91,6 +91,7 @@ func (c *Config) Validate() error {
 		"password_hashing":    c.RateLimits.PasswordHashing,
 		"availability":        c.RateLimits.Availability,
 		"shared_secret_nonce": c.RateLimits.SharedSecretNonce,
+		"uia_sessions":        c.RateLimits.UIASessions,
 	} {
 		if r.PerSecond <= 0 || r.Burst < 1 {
 			add("rate_limits.%s: per_second must be positive and burst at least 1", name)

@@ -61,6 +61,9 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err := s.limitHashing(s.clientAddr(r), body, "new_password", ""); err != nil {
 		return err
 	}
+	if err := s.limitNewUIASession(r, body); err != nil {
+		return err
+	}
 	user, err := s.accounts.ChangePassword(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/password", Body: body}, rq)
 	count(err)
@@ -87,6 +90,9 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 
+	if err := s.limitNewUIASession(r, body); err != nil {
+		return err
+	}
 	res, err := s.accounts.Deactivate(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/deactivate", Body: body}, rq)
 	count(err)

@@ -63,6 +63,9 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, rq *store.
 		return err
 	}
 
+	if err := s.limitNewUIASession(r, body); err != nil {
+		return err
+	}
 	id := mxid.DeviceID(r.PathValue("deviceId"))
 	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/devices/" + string(id), Body: body}, rq, []mxid.DeviceID{id})
@@ -95,6 +98,9 @@ func (s *Server) deleteDevices(w http.ResponseWriter, r *http.Request, rq *store
 		return mxerr.ErrBadJSON.Msg("devices must be an array of strings")
 	}
 
+	if err := s.limitNewUIASession(r, body); err != nil {
+		return err
+	}
 	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/delete_devices", Body: body}, rq, ids)
 	count(err)

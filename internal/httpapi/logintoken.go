@@ -22,6 +22,9 @@ func (s *Server) getLoginToken(w http.ResponseWriter, r *http.Request, rq *store
 		return err
 	}
 
+	if err := s.limitNewUIASession(r, body); err != nil {
+		return err
+	}
 	lt, err := s.accounts.CreateLoginToken(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/login/get_token", Body: body}, rq)
 	count(err)

@@ -55,6 +55,9 @@ func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
 		}
 		reg, err = s.accounts.RegisterGuest(r.Context(), dn)
 	default:
+		if err := s.limitNewUIASession(r, body); err != nil {
+			return err
+		}
 		reg, err = s.accounts.Register(r.Context(), &uia.Request{Method: r.Method,
 			Path: "/register", Body: body})
 	}
@@ -167,6 +170,23 @@ func (s *Server) registrationTokenValidity(w http.ResponseWriter, r *http.Reques
 func isFailedStage(err error) bool {
 	var e *mxerr.Error
 	return errors.As(err, &e) && e.UIA != nil
+}
+
+// limitNewUIASession counts a request that starts a UIA session (its body has no
+// auth.session) against the client's budget of sessions, each a stored row until it
+// expires.
+func (s *Server) limitNewUIASession(r *http.Request, body map[string]json.RawMessage) error {
+	var auth struct {
+		Session *string `json:"session"`
+	}
+	if raw, ok := body["auth"]; ok && json.Unmarshal(raw, &auth) == nil &&
+		auth.Session != nil && *auth.Session != "" {
+		return nil // an ill-typed auth is the UIA engine's to refuse
+	}
+	if ok, wait := s.limits.UIASessions.Allow(s.clientAddr(r)); !ok {
+		return rateLimited(wait.Milliseconds())
+	}
+	return nil
 }
 
 // limitHashing counts a request that carries a password to hash (key in body) against

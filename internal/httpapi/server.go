@@ -60,6 +60,8 @@ type Limiters struct {
 	// SharedSecretNonce limits the nonces of shared-secret registration, each a stored
 	// row.
 	SharedSecretNonce *ratelimit.Limiter
+	// UIASessions limits the UIA sessions a client address starts.
+	UIASessions *ratelimit.Limiter
 }
 
 // Server holds the services the handlers call.

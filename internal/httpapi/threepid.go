@@ -237,6 +237,9 @@ func (s *Server) addThreePID(w http.ResponseWriter, r *http.Request, rq *store.R
 		return err
 	}
 
+	if err := s.limitNewUIASession(r, body); err != nil {
+		return err
+	}
 	added, err := s.threepids.Add(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/3pid/add", Body: body}, rq, creds)
 	count(err)

@@ -162,6 +162,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Server, er
 			PasswordHashing:   limiter("password_hashing", rl.PasswordHashing),
 			Availability:      limiter("availability", rl.Availability),
 			SharedSecretNonce: limiter("shared_secret_nonce", rl.SharedSecretNonce),
+			UIASessions:       limiter("uia_sessions", rl.UIASessions),
 		},
 		ThreePIDs: svc.ThreePIDs,
 		UserAdmin: svc.UserAdmin,

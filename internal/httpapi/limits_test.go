@@ -1,0 +1,44 @@
+package httpapi_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/mxaccounts/mxaccounts/internal/config"
+	"github.com/mxaccounts/mxaccounts/internal/testserver"
+)
+
+// TestUIASessionStartsLimited starts UIA sessions from one address until the limit
+// answers 429, on /register and on an authenticated endpoint alike, and checks that a
+// request that goes on with a session it has is not held up.
+func TestUIASessionStartsLimited(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(func(c *config.Config) {
+			c.RateLimits.Enabled = true
+			c.RateLimits.UIASessions = config.Rate{PerSecond: 0.001, Burst: 4}
+		}))
+	alice := newAccount(t, srv, "alice") // its registration starts the first session
+
+	first := startSession(t, srv, map[string]any{"username": "bob"})
+	startSession(t, srv, map[string]any{"username": "carol"})
+	status, _, out := do(t, "POST", api(srv, "/account/password"), alice.token,
+		map[string]any{"new_password": secret + "-new"})
+	wantStatus(t, status, out, http.StatusUnauthorized)
+
+	for _, start := range []struct{ path, token string }{
+		{"/register", ""}, {"/account/password", alice.token},
+		{"/delete_devices", alice.token},
+	} {
+		status, header, out := do(t, "POST", api(srv, start.path), start.token,
+			map[string]any{"new_password": secret + "-new", "devices": []string{}})
+		wantError(t, status, out, http.StatusTooManyRequests, "M_LIMIT_EXCEEDED")
+		if out["retry_after_ms"] == nil || header.Get("Retry-After") == "" {
+			t.Errorf("%s: 429 without retry_after_ms and Retry-After: %v", start.path, out)
+		}
+	}
+
+	status, _, out = do(t, "POST", api(srv, "/register"), "",
+		with(map[string]any{"username": "bob", "password": secret}, dummyAuth(first)))
+	wantStatus(t, status, out, http.StatusOK)
+}
