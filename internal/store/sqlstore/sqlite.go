@@ -24,6 +24,9 @@ const SQLiteFile = "mxaccounts.db"
 type sqliteBackend struct {
 	writer *sql.DB
 	reader *sql.DB
+	// The statements of each pool, prepared once: SQLite's parser and planner cost
+	// more than a simple query itself.
+	writes, reads stmtCache
 }
 
 func openSQLite(dataDir string, readers int) (*sqliteBackend, error) {
@@ -54,7 +57,8 @@ func openSQLite(dataDir string, readers int) (*sqliteBackend, error) {
 	reader.SetMaxOpenConns(readers)
 	reader.SetMaxIdleConns(readers)
 
-	b := &sqliteBackend{writer: writer, reader: reader}
+	b := &sqliteBackend{writer: writer, reader: reader, writes: stmtCache{db: writer},
+		reads: stmtCache{db: reader}}
 	if err := writer.PingContext(context.Background()); err != nil {
 		b.close()
 		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
@@ -63,19 +67,27 @@ func openSQLite(dataDir string, readers int) (*sqliteBackend, error) {
 }
 
 func (b *sqliteBackend) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return sqlExec(ctx, b.writer, query, args)
+	st, err := b.writes.get(ctx, query)
+	if err != nil {
+		return 0, err
+	}
+	return sqlExec(ctx, b.writer, st, query, args)
 }
 
 func (b *sqliteBackend) queryRow(ctx context.Context, query string, args ...any) row {
-	return sqlRow{b.reader.QueryRowContext(ctx, query, args...)}
+	st, err := b.reads.get(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return sqlQueryRow(ctx, b.reader, st, query, args)
 }
 
 func (b *sqliteBackend) query(ctx context.Context, query string, args ...any) (rows, error) {
-	r, err := b.reader.QueryContext(ctx, query, args...)
+	st, err := b.reads.get(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return sqlRows{r}, nil
+	return sqlQuery(ctx, b.reader, st, query, args)
 }
 
 func (b *sqliteBackend) transact(ctx context.Context, fn func(q querier) error) error {
@@ -86,7 +98,7 @@ func (b *sqliteBackend) transact(ctx context.Context, fn func(q querier) error) 
 	// The deferred rollback also covers a panic in fn, which would otherwise leave the
 	// single writer connection inside the transaction; after Commit it does nothing.
 	defer func() { _ = tx.Rollback() }()
-	if err := fn(sqlTx{tx}); err != nil {
+	if err := fn(sqlTx{tx: tx, stmts: &b.writes}); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -125,39 +137,93 @@ func sqlPoolStat(name string, s sql.DBStats) PoolStat {
 func (b *sqliteBackend) ping(ctx context.Context) error { return b.reader.PingContext(ctx) }
 
 func (b *sqliteBackend) close() error {
-	return errors.Join(b.reader.Close(), b.writer.Close())
+	return errors.Join(b.reads.close(), b.writes.close(), b.reader.Close(), b.writer.Close())
 }
 
-// sqlTx runs statements inside a database/sql transaction.
-type sqlTx struct{ tx *sql.Tx }
+// sqlTx runs statements inside a database/sql transaction, with the writer's prepared
+// statements.
+type sqlTx struct {
+	tx    *sql.Tx
+	stmts *stmtCache
+}
+
+// stmt returns the prepared statement of query for use in the transaction, which ends
+// it; nil when query is to run unprepared. It prepares nothing: that would need the
+// writer's one connection, which the transaction holds.
+func (t sqlTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := t.stmts.cached(query)
+	if st == nil {
+		return nil
+	}
+	return t.tx.StmtContext(ctx, st)
+}
 
 func (t sqlTx) exec(ctx context.Context, query string, args ...any) (int64, error) {
-	return sqlExec(ctx, t.tx, query, args)
+	return sqlExec(ctx, t.tx, t.stmt(ctx, query), query, args)
 }
 
 func (t sqlTx) queryRow(ctx context.Context, query string, args ...any) row {
-	return sqlRow{t.tx.QueryRowContext(ctx, query, args...)}
+	return sqlQueryRow(ctx, t.tx, t.stmt(ctx, query), query, args)
 }
 
 func (t sqlTx) query(ctx context.Context, query string, args ...any) (rows, error) {
-	r, err := t.tx.QueryContext(ctx, query, args...)
+	return sqlQuery(ctx, t.tx, t.stmt(ctx, query), query, args)
+}
+
+// conn runs unprepared statements: a pool or a transaction.
+type conn interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// sqlExec runs the prepared st, or query on c when st is nil, and returns how many rows
+// it changed.
+func sqlExec(ctx context.Context, c conn, st *sql.Stmt, query string, args []any) (
+	int64, error,
+) {
+	var res sql.Result
+	var err error
+	if st != nil {
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = c.ExecContext(ctx, query, args...)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// sqlQueryRow is sqlExec for a query of one row.
+func sqlQueryRow(ctx context.Context, c conn, st *sql.Stmt, query string, args []any) row {
+	if st != nil {
+		return sqlRow{st.QueryRowContext(ctx, args...)}
+	}
+	return sqlRow{c.QueryRowContext(ctx, query, args...)}
+}
+
+// sqlQuery is sqlExec for a query of rows.
+func sqlQuery(ctx context.Context, c conn, st *sql.Stmt, query string, args []any) (
+	rows, error,
+) {
+	var r *sql.Rows
+	var err error
+	if st != nil {
+		r, err = st.QueryContext(ctx, args...)
+	} else {
+		r, err = c.QueryContext(ctx, query, args...)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return sqlRows{r}, nil
 }
 
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
+// errRow is a row whose query could not even start.
+type errRow struct{ err error }
 
-func sqlExec(ctx context.Context, e execer, query string, args []any) (int64, error) {
-	res, err := e.ExecContext(ctx, query, args...)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
-}
+func (r errRow) Scan(...any) error { return r.err }
 
 // sqlRow maps sql.ErrNoRows to store.ErrNotFound.
 type sqlRow struct{ r *sql.Row }
