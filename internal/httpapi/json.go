@@ -92,11 +92,20 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, merr.Status, merr)
 	case errors.As(err, &ch):
 		writeJSON(w, http.StatusUnauthorized, ch)
+	case r.Context().Err() != nil && errors.Is(err, r.Context().Err()):
+		// The client went away (or its deadline passed) and the work stopped with it:
+		// nothing for an operator to fix, and nobody left to answer.
+		requestInfo(r.Context()).cause = err
+		w.WriteHeader(statusClientClosed)
 	default:
 		requestInfo(r.Context()).cause = err
 		writeJSON(w, http.StatusInternalServerError, mxerr.ErrInternal)
 	}
 }
+
+// statusClientClosed is the status that the request log and metrics record for a
+// request whose client closed the connection before the answer: 499, as nginx does.
+const statusClientClosed = 499
 
 // stringParam returns body[key] when it is a string; absent is ok=false, another type is
 // M_BAD_JSON.
