@@ -108,9 +108,9 @@ func (s *Service) Login(ctx context.Context, req *LoginRequest) (*device.Login, 
 // the deprecated top-level user, medium and address fields. A 3PID identifier names
 // the account that holds the address, compared in canonical form (case-folded email);
 // one that no account holds gives "", which the password check fails like an unknown
-// user. subject names what failed passwords count against: the localpart, or for an
-// address no account holds, the address, so that a limit on it answers alike whether
-// or not an account exists.
+// user. subject names what failed passwords count against: the localpart, or for a
+// 3PID the address, so that a limit on it answers alike whether or not an account
+// exists or holds the address.
 func (s *Service) identifiedLocalpart(
 	ctx context.Context, id *Identifier, user, medium, address string,
 ) (localpart, subject string, err error) {
@@ -144,7 +144,7 @@ func (s *Service) identifiedLocalpart(
 		msisdn, err := sms.FromCountryPhone(id.Country, id.Phone)
 		if err != nil {
 			// No account holds a number that is none.
-			return "", "phone:" + id.Country + ":" + id.Phone, nil
+			return "", "3pid:phone:" + id.Country + ":" + id.Phone, nil
 		}
 		return s.threePIDSubject(ctx, string(threepid.MediumMSISDN), msisdn)
 	default:
@@ -168,39 +168,52 @@ func (s *Service) identifiedLocalpart(
 	return localpart, localpart, nil
 }
 
-// threePIDSubject is identifiedLocalpart for a 3PID: the owner's localpart, or "" and
-// the address as the subject.
+// threePIDSubject is identifiedLocalpart for a 3PID: the owner's localpart, or "" when
+// none. The subject is the address in canonical form whether or not an account holds
+// it, so that the limit on it neither tells held addresses from free ones nor ties an
+// address to a username.
 func (s *Service) threePIDSubject(
 	ctx context.Context, medium, address string,
 ) (localpart, subject string, err error) {
-	localpart, err = s.threePIDOwner(ctx, medium, address)
-	if err != nil || localpart != "" {
-		return localpart, localpart, err
+	canonical, ok := threepid.Canonical(threepid.Medium(medium), address)
+	if !ok {
+		canonical = strings.ToLower(strings.TrimSpace(address))
 	}
-	return "", medium + ":" + strings.ToLower(strings.TrimSpace(address)), nil
+	localpart, err = s.threePIDOwner(ctx, medium, address)
+	return localpart, "3pid:" + medium + ":" + canonical, err
 }
 
 // checkPassword returns the account if password is its password. Unknown users cost a
 // verification too, so timing does not reveal which accounts exist; a deactivated
 // account is M_USER_DEACTIVATED whatever the password. Wrong passwords count against
-// subject's limit, which is checked first. When the stored
+// subject's limit. When the stored
 // hash is due for an upgrade (bcrypt, older parameters) it also returns the new hash,
 // for the caller to store in its transaction.
 func (s *Service) checkPassword(
 	ctx context.Context, localpart, subject, pw string,
 ) (acct *store.Account, newHash string, err error) {
-	ok, wait, err := s.cfg.FailedPasswords.Check(ctx, subject)
+	// The attempt is counted before the hash is checked, so that racing attempts cannot
+	// all pass a limit that only one had room for; what is no wrong password is given
+	// back.
+	ok, wait, err := s.cfg.FailedPasswords.Take(ctx, subject)
 	if err != nil {
-		return nil, "", fmt.Errorf("check failed passwords of %q: %w", subject, err)
+		return nil, "", fmt.Errorf("count a password attempt of %q: %w", subject, err)
 	}
 	if !ok {
 		return nil, "", ratelimit.Exceeded(wait)
 	}
+	wrong := false
+	defer func() {
+		if !wrong {
+			s.refundAttempt(ctx, subject)
+		}
+	}()
 
 	acct, err = s.store.AccountByLocalpart(ctx, localpart)
 	if errors.Is(err, store.ErrNotFound) {
 		_ = s.hasher.VerifyNothing(pw)
-		return nil, "", s.failedPassword(ctx, subject)
+		wrong = true
+		return nil, "", errBadCredentials
 	}
 	if err != nil {
 		return nil, "", err
@@ -213,7 +226,8 @@ func (s *Service) checkPassword(
 
 	rehash, err := s.hasher.Verify(acct.PasswordHash, pw)
 	if errors.Is(err, password.ErrMismatch) {
-		return nil, "", s.failedPassword(ctx, subject)
+		wrong = true
+		return nil, "", errBadCredentials
 	}
 	if err != nil {
 		return nil, "", err
@@ -227,15 +241,14 @@ func (s *Service) checkPassword(
 	return acct, newHash, nil
 }
 
-// failedPassword counts a wrong password against subject and returns the answer to it.
-// A failure to count is logged, not answered: the client's password was wrong either
-// way.
-func (s *Service) failedPassword(ctx context.Context, subject string) error {
-	if err := s.cfg.FailedPasswords.Spend(ctx, subject); err != nil && ctx.Err() == nil {
-		s.log.Warn("could not count a failed password; check the database",
+// refundAttempt gives back the attempt counted against subject for a password that was
+// not wrong. A failure to do so is logged, not answered: it only leaves the bucket one
+// attempt emptier.
+func (s *Service) refundAttempt(ctx context.Context, subject string) {
+	if err := s.cfg.FailedPasswords.Refund(ctx, subject); err != nil && ctx.Err() == nil {
+		s.log.Warn("could not give back a password attempt; check the database",
 			"subject", subject, "error", err)
 	}
-	return errBadCredentials
 }
 
 // usable refuses accounts that may not log in.

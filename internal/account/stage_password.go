@@ -1,10 +1,12 @@
 package account
 
 import (
+	"cmp"
 	"context"
 
 	"github.com/mxaccounts/mxaccounts/internal/uia"
 	"github.com/mxaccounts/mxaccounts/mxerr"
+	"github.com/mxaccounts/mxaccounts/mxid"
 )
 
 // TypePassword is the auth type of the password stage.
@@ -48,16 +50,18 @@ func (p passwordStage) Prepare(ctx context.Context, a *uia.Attempt) error {
 	if err != nil {
 		return err
 	}
+
+	// The user who must act is known when the request has a token or the session a
+	// user: another identifier fails like a wrong password, before any password is
+	// checked, so that the stage tests no other account's password.
+	user := cmp.Or(a.Requester, a.Session.UserID)
+	if user != "" && mxid.NewUserID(localpart, p.s.cfg.ServerName) != user {
+		return errBadCredentials
+	}
+
 	acct, _, err := p.s.checkPassword(ctx, localpart, subject, *auth.Password)
 	if err != nil {
 		return err
-	}
-
-	switch {
-	case a.Requester != "" && acct.UserID != a.Requester:
-		return mxerr.ErrForbidden.Msg("authenticate as the owner of the access token")
-	case a.Session.UserID != "" && acct.UserID != a.Session.UserID:
-		return mxerr.ErrForbidden.Msg("this UIA session belongs to another user")
 	}
 	a.Proven = acct.UserID
 	return nil

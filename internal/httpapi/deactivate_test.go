@@ -50,3 +50,27 @@ func TestTokenlessDeactivationAudited(t *testing.T) {
 		t.Errorf("deactivation event %+v; want bob as actor and target", ev)
 	}
 }
+
+// TestPasswordStageTestsNoOtherAccount sends, with alice's token, password stages that
+// name bob: his right password and a wrong one get the same answer, so the stage tells
+// a signed-in user nothing about another account's password.
+func TestPasswordStageTestsNoOtherAccount(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.WithOpenRegistration())
+	alice, bob := newAccount(t, srv, "alice"), newAccount(t, srv, "bob")
+
+	var answers []any
+	for _, pw := range []string{bob.password, "a wrong guess"} {
+		status, _, out := do(t, "POST", api(srv, "/delete_devices"), alice.token,
+			with(map[string]any{"devices": []string{alice.deviceID}},
+				passwordStage(bob, "", pw)))
+		wantError(t, status, out, http.StatusUnauthorized, "M_FORBIDDEN")
+		answers = append(answers, out["error"])
+	}
+	if answers[0] != answers[1] {
+		t.Errorf("bob's right and wrong passwords answered %q and %q; want the same",
+			answers[0], answers[1])
+	}
+	status, me := whoami(t, srv, alice.token)
+	wantStatus(t, status, me, http.StatusOK)
+}

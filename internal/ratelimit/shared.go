@@ -14,13 +14,17 @@ import (
 // algorithm.
 type Buckets interface {
 	RateBucketFullAt(ctx context.Context, key string) (int64, error)
-	SpendRateBucket(ctx context.Context, key string, intervalMS, nowMS int64) error
+	TakeRateBucket(ctx context.Context, key string, intervalMS, slackMS, nowMS int64) (
+		bool, error)
+	RefundRateBucket(ctx context.Context, key string, intervalMS int64) error
 }
 
 // Shared is a limiter on failures whose buckets live in the database, so that every
-// instance counts against the same ones: more instances allow no more attempts. Each
-// check is a read and each failure a write, so it suits limits on failures (wrong
-// passwords), not on every request. A disabled or nil Shared allows everything.
+// instance counts against the same ones: more instances allow no more attempts. An
+// attempt takes an event before it is tried, so that racing attempts cannot pass
+// together, and one that turns out not to be a failure is refunded. Each attempt is a
+// write, so it suits attempts that cost more than that (a password hash), not every
+// request. A disabled or nil Shared allows everything.
 type Shared struct {
 	name       string
 	intervalMS int64
@@ -41,38 +45,39 @@ func NewShared(name string, perSecond float64, burst int, enabled bool, b Bucket
 		enabled: enabled, buckets: b, now: time.Now}
 }
 
-// OnReject makes l call fn each time Check refuses, for metrics. Call it before l is in
+// OnReject makes l call fn each time Take refuses, for metrics. Call it before l is in
 // use.
 func (l *Shared) OnReject(fn func()) { l.onReject = fn }
 
-// Check reports, without taking anything, whether key's bucket has an event left, and
-// if not how long to wait.
-func (l *Shared) Check(ctx context.Context, key string) (bool, time.Duration, error) {
+// Take takes an event from key's bucket for an attempt about to be tried. When the
+// bucket is empty it takes nothing and returns false with how long to wait.
+func (l *Shared) Take(ctx context.Context, key string) (bool, time.Duration, error) {
 	if l == nil || !l.enabled {
 		return true, 0, nil
 	}
-	fullAt, err := l.buckets.RateBucketFullAt(ctx, l.key(key))
-	if err != nil {
-		return false, 0, err
+	k, now := l.key(key), l.now().UnixMilli()
+	slack := (l.burst - 1) * l.intervalMS // room while it fills up within this
+	ok, err := l.buckets.TakeRateBucket(ctx, k, l.intervalMS, slack, now)
+	if err != nil || ok {
+		return ok, 0, err
 	}
 
-	// The bucket has room while it fills up again in at most burst-1 intervals.
-	over := fullAt - l.now().UnixMilli() - (l.burst-1)*l.intervalMS
-	if over <= 0 {
-		return true, 0, nil
-	}
 	if l.onReject != nil {
 		l.onReject()
 	}
-	return false, time.Duration(over) * time.Millisecond, nil
+	fullAt, err := l.buckets.RateBucketFullAt(ctx, k)
+	if err != nil {
+		return false, 0, err
+	}
+	return false, time.Duration(max(fullAt-now-slack, 1)) * time.Millisecond, nil
 }
 
-// Spend takes one event from key's bucket, as a failure does.
-func (l *Shared) Spend(ctx context.Context, key string) error {
+// Refund gives back the event that Take took for an attempt that was no failure.
+func (l *Shared) Refund(ctx context.Context, key string) error {
 	if l == nil || !l.enabled {
 		return nil
 	}
-	return l.buckets.SpendRateBucket(ctx, l.key(key), l.intervalMS, l.now().UnixMilli())
+	return l.buckets.RefundRateBucket(ctx, l.key(key), l.intervalMS)
 }
 
 // key is the stored key of key's bucket: a digest, so that what clients send (a user

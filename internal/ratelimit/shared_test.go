@@ -11,9 +11,9 @@ import (
 	"github.com/mxaccounts/mxaccounts/mxerr"
 )
 
-// TestSharedBurstAndRefill spends a Shared limiter's burst on a real store, checks the
-// wait it then asks for, and that time refills it; a second limiter of the same store
-// stands for another instance.
+// TestSharedBurstAndRefill takes a Shared limiter's burst on a real store, checks the
+// wait it then asks for, that a refund gives an event back and that time refills it; a
+// second limiter of the same store stands for another instance.
 func TestSharedBurstAndRefill(t *testing.T) {
 	t.Parallel()
 
@@ -29,32 +29,40 @@ func TestSharedBurstAndRefill(t *testing.T) {
 		a.OnReject(func() { rejected++ })
 
 		for i, l := range []*Shared{a, b, a} {
-			if ok, _, err := l.Check(ctx, "alice"); !ok || err != nil {
-				t.Fatalf("check before failure %d: %v, %v; want room", i+1, ok, err)
-			}
-			if err := l.Spend(ctx, "alice"); err != nil {
-				t.Fatalf("spend %d: %v", i+1, err)
+			if ok, _, err := l.Take(ctx, "alice"); !ok || err != nil {
+				t.Fatalf("take %d: %v, %v; want room", i+1, ok, err)
 			}
 		}
 
-		ok, wait, err := b.Check(ctx, "alice")
+		ok, wait, err := b.Take(ctx, "alice")
 		if ok || err != nil || wait != 2*time.Second {
-			t.Errorf("check after the burst: %v, %v, %v; want false with a wait of 2s",
+			t.Errorf("take after the burst: %v, %v, %v; want false with a wait of 2s",
 				ok, wait, err)
 		}
-		if ok, _, _ := a.Check(ctx, "alice"); ok || rejected != 1 {
-			t.Errorf("check on the first limiter: %v with %d rejections counted; want "+
+		if ok, _, _ := a.Take(ctx, "alice"); ok || rejected != 1 {
+			t.Errorf("take on the first limiter: %v with %d rejections counted; want "+
 				"false and 1", ok, rejected)
 		}
-		if ok, _, _ := a.Check(ctx, "bob"); !ok {
+		if ok, _, _ := a.Take(ctx, "bob"); !ok {
 			t.Error("bob shares alice's bucket")
 		}
-		if ok, _, _ := other.Check(ctx, "alice"); !ok {
+		if ok, _, _ := other.Take(ctx, "alice"); !ok {
 			t.Error("another limiter shares alice's bucket")
 		}
 
+		// A refused take took nothing: one refund makes room for one take.
+		if err := b.Refund(ctx, "alice"); err != nil {
+			t.Fatalf("refund: %v", err)
+		}
+		if ok, _, _ := a.Take(ctx, "alice"); !ok {
+			t.Error("no room after a refund")
+		}
+		if ok, _, _ := a.Take(ctx, "alice"); ok {
+			t.Error("room for two after one refund")
+		}
+
 		now = now.Add(2 * time.Second)
-		if ok, _, _ := b.Check(ctx, "alice"); !ok {
+		if ok, _, _ := b.Take(ctx, "alice"); !ok {
 			t.Error("no room one interval after the burst")
 		}
 	})
@@ -69,12 +77,12 @@ func TestSharedOff(t *testing.T) {
 	off := NewShared("off", 1, 1, false, nil) // a nil store would panic if used
 	for _, l := range []*Shared{none, off} {
 		for range 3 {
-			if err := l.Spend(t.Context(), "k"); err != nil {
-				t.Fatalf("spend: %v", err)
+			if ok, _, err := l.Take(t.Context(), "k"); !ok || err != nil {
+				t.Errorf("take: %v, %v; want room", ok, err)
 			}
 		}
-		if ok, _, err := l.Check(t.Context(), "k"); !ok || err != nil {
-			t.Errorf("check: %v, %v; want room", ok, err)
+		if err := l.Refund(t.Context(), "k"); err != nil {
+			t.Errorf("refund: %v", err)
 		}
 	}
 }

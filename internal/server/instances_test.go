@@ -269,3 +269,37 @@ func TestFailedPasswordLimitSpansInstances(t *testing.T) {
 		t.Errorf("login as bystander: %d %v; want 200", status, body)
 	}
 }
+
+// TestFailedPasswordLimitHoldsUnderRaces sends many wrong passwords for one account at
+// once to two instances: no more get checked than the burst allows, the rest are 429.
+func TestFailedPasswordLimitHoldsUnderRaces(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	limits := testserver.WithConfig(func(c *config.Config) {
+		c.RateLimits.Enabled = true
+		c.RateLimits.FailedLogin = config.Rate{PerSecond: 1, Burst: 1000}
+		c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 0.001, Burst: 4}
+	})
+	a := testserver.Start(t, testserver.WithDatabase(url), limits)
+	b := testserver.Start(t, testserver.WithDatabase(url), limits)
+
+	const racers = 20
+	statuses := make([]int, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		srv := []*testserver.Server{a, b}[i%2]
+		wg.Go(func() {
+			statuses[i], _ = call(t, "POST", srv.URL+"/_matrix/client/v3/login", "",
+				map[string]any{"type": "m.login.password", "user": "raced",
+					"password": "wrong guess"})
+		})
+	}
+	wg.Wait()
+
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusForbidden] != 4 || counts[http.StatusTooManyRequests] != racers-4 {
+		t.Errorf("answers by status %v; want 4 × 403 and %d × 429", counts, racers-4)
+	}
+}
