@@ -141,7 +141,9 @@ func (s *Server) routes(rt *router) {
 	rt.client("GET", "/login", s.public(s.loginFlows))
 	rt.client("POST", "/login", s.public(s.login))
 	rt.client("POST", "/logout", s.authed(s.logout, allowLocked, allowExpired))
-	rt.client("POST", "/logout/all", s.authed(s.logoutAll, allowLocked, allowExpired))
+	// Not with an expired token: one leaked long after it expired would end every
+	// session of the user. Ending its own session is all an expired token may do.
+	rt.client("POST", "/logout/all", s.authed(s.logoutAll, allowLocked))
 	rt.client("GET", "/account/whoami", s.authed(s.whoami, allowGuests))
 	rt.client("POST", "/refresh", s.public(s.refresh))
 	rt.handle("POST", "/_matrix/client/v1/login/get_token", s.authed(s.getLoginToken))
