@@ -191,6 +191,11 @@ func TestBootstrapTokenSpentByAnotherAccount(t *testing.T) {
 		t.Fatalf("registration with a created token answered %v", resp)
 	}
 
+	resp = getJSON(t, base+"/_matrix/client/v1/register/m.login.registration_token/"+
+		"validity?token="+bootstrap)
+	if resp["valid"] != false {
+		t.Errorf("validity of the spent bootstrap token: %v; want valid false", resp)
+	}
 	resp = postJSON(t, base+"/_matrix/client/v3/register", map[string]any{
 		"username": "late", "password": "correct horse battery",
 		"auth": map[string]any{"type": "m.login.registration_token", "token": bootstrap},
@@ -251,6 +256,21 @@ func postJSON(t *testing.T, url string, body any) map[string]any {
 	var out map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		t.Fatalf("POST %s: %v", url, err)
+	}
+	return out
+}
+
+// getJSON sends a GET and decodes the JSON answer.
+func getJSON(t *testing.T, url string) map[string]any {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
 	return out
 }

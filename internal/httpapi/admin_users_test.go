@@ -315,6 +315,10 @@ func TestAdminModifyUser(t *testing.T) {
 	wantWhoami(t, e.srv, fresh, http.StatusUnauthorized, "M_UNKNOWN_TOKEN")
 	status, body = passwordLogin(t, e.srv, alice.userID, "new-secret-2")
 	wantError(t, status, body, http.StatusForbidden, "M_USER_DEACTIVATED")
+	// Deactivation dropped the password, so reactivation needs a new one.
+	status, body = e.asAdmin(t, "PUT", userPath(alice.userID), map[string]any{
+		"deactivated": false})
+	wantError(t, status, body, http.StatusBadRequest, "M_MISSING_PARAM")
 	status, body = e.asAdmin(t, "PUT", userPath(alice.userID), map[string]any{
 		"deactivated": false, "password": "new-secret-3"})
 	wantStatus(t, status, body, http.StatusOK)

@@ -161,6 +161,13 @@ func (s *Server) registrationTokenValidity(w http.ResponseWriter, r *http.Reques
 		} else if !isNotFound(err) {
 			return err
 		}
+		if valid {
+			spent, err := uia.BootstrapSpent(r.Context(), s.store, tok)
+			if err != nil {
+				return err
+			}
+			valid = !spent
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]bool{"valid": valid})
 	return nil

@@ -209,6 +209,11 @@ func (s *Service) modify(ctx context.Context, tx store.Store, actor Actor,
 	}
 	u := store.AccountUpdate{Admin: c.Admin, Locked: c.Locked, UserType: c.UserType}
 	if c.Deactivated != nil && !*c.Deactivated && a.Deactivated {
+		if c.Password == nil {
+			// Deactivation dropped the password: without one the account could never
+			// log in again. Synapse asks for one too.
+			return m, mxerr.ErrMissingParam.Msg("give a password to reactivate %s", user)
+		}
 		u.Reactivate = true
 		m.changed = append(m.changed, "deactivated")
 	}
