@@ -25,12 +25,21 @@ func (s *Server) loginFlows(w http.ResponseWriter, r *http.Request) error {
 }
 
 // login serves POST /login. Failed attempts are limited per client address; a client
-// over the limit is refused before its password is checked.
+// over the limit is refused before its password is checked. Each attempt takes from the
+// client's bucket before it is tried, so that racing ones cannot all pass, and gets it
+// back unless its credentials were wrong.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	addr := s.clientAddr(r)
-	if ok, wait := s.limits.FailedLogin.Check(addr); !ok {
+	ok, wait, refund := s.limits.FailedLogin.Take(addr)
+	if !ok {
 		return rateLimited(wait.Milliseconds())
 	}
+	wrong := false
+	defer func() {
+		if !wrong {
+			refund() // only wrong credentials count
+		}
+	}()
 
 	body, err := decodeObject(r, bodyRequired)
 	if err != nil {
@@ -51,9 +60,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	} else {
 		l, err = s.accounts.Login(r.Context(), req)
 	}
-	if account.IsBadCredentials(err) {
-		s.limits.FailedLogin.Spend(addr)
-	}
+	wrong = account.IsBadCredentials(err)
 	var user mxid.UserID
 	if l != nil {
 		user = l.UserID

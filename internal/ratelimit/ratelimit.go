@@ -83,6 +83,26 @@ func (l *Limiter) Check(key string) (bool, time.Duration) {
 	return l.reject(b, now)
 }
 
+// Take takes one event from key's bucket for an attempt about to be tried, so that
+// racing attempts cannot all pass a check that only one had room for. When the bucket
+// is empty it takes nothing and returns false with how long to wait. refund gives the
+// event back, for an attempt that turned out not to be a failure.
+func (l *Limiter) Take(key string) (ok bool, wait time.Duration, refund func()) {
+	if l == nil || !l.enabled {
+		return true, 0, func() {}
+	}
+	b, now := l.bucket(key)
+	r := b.ReserveN(now, 1)
+	if delay := r.DelayFrom(now); !r.OK() || delay > 0 {
+		r.CancelAt(now)
+		if l.onReject != nil {
+			l.onReject()
+		}
+		return false, delay, func() {}
+	}
+	return true, 0, func() { r.CancelAt(l.now()) }
+}
+
 // Spend takes one event from key's bucket, as a failure does.
 func (l *Limiter) Spend(key string) {
 	if l == nil || !l.enabled {

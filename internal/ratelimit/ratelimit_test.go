@@ -56,3 +56,32 @@ func TestDisabled(t *testing.T) {
 		}
 	}
 }
+
+func TestTakeAndRefund(t *testing.T) {
+	l := New(1, 2, true)
+	now := time.Unix(1000, 0)
+	l.now = func() time.Time { return now }
+
+	ok1, _, refund1 := l.Take("a")
+	ok2, _, _ := l.Take("a")
+	ok3, wait, _ := l.Take("a")
+	if !ok1 || !ok2 || ok3 || wait <= 0 || wait > time.Second {
+		t.Fatalf("takes of a burst of 2: %v %v %v (wait %v); want true, true, false with "+
+			"a wait of at most 1s", ok1, ok2, ok3, wait)
+	}
+
+	refund1()
+	if ok, _, _ := l.Take("a"); !ok {
+		t.Error("no room after a refund")
+	}
+	if ok, _, _ := l.Take("a"); ok {
+		t.Error("a refused take took an event, or a refund gave back two")
+	}
+
+	var none *Limiter
+	ok, _, refund := none.Take("a")
+	refund()
+	if !ok {
+		t.Error("a nil limiter refused")
+	}
+}
