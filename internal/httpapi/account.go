@@ -31,6 +31,10 @@ func (s *Server) uiaCaller(r *http.Request) (*store.Requester, error) {
 // guardPasswordStage refuses a client that has failed too many password stages, and
 // returns the function that counts a failure, so UIA cannot be used to guess passwords
 // faster than /login.
+//
+// TODO(ratelimit): this per-address limit is checked, then spent, so one client's
+// racing requests can pass it together (/login takes before it tries); the per-account
+// limit, taken before any hash, still bounds the guesses at any one account.
 func (s *Server) guardPasswordStage(r *http.Request) (func(error), error) {
 	addr := s.clientAddr(r)
 	if ok, wait := s.limits.FailedLogin.Check(addr); !ok {
