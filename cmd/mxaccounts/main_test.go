@@ -245,32 +245,31 @@ func waitUp(t *testing.T, base string) {
 	t.Fatalf("%s did not answer within 10s", base)
 }
 
+// postJSON sends body as JSON and decodes the JSON answer.
 func postJSON(t *testing.T, url string, body any) map[string]any {
 	t.Helper()
 	data, _ := json.Marshal(body)
 	resp, err := http.Post(url, "application/json", bytes.NewReader(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("POST %s: %v", url, err)
-	}
-	return out
+	return decodeAnswer(t, "POST "+url, resp, err)
 }
 
 // getJSON sends a GET and decodes the JSON answer.
 func getJSON(t *testing.T, url string) map[string]any {
 	t.Helper()
 	resp, err := http.Get(url)
+	return decodeAnswer(t, "GET "+url, resp, err)
+}
+
+// decodeAnswer decodes the JSON answer to the request what.
+func decodeAnswer(t *testing.T, what string, resp *http.Response, err error) map[string]any {
+	t.Helper()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", what, err)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatalf("GET %s: %v", url, err)
+		t.Fatalf("%s: the answer is not JSON: %v", what, err)
 	}
 	return out
 }

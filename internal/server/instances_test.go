@@ -212,18 +212,27 @@ func register(t *testing.T, s *testserver.Server, name string) string {
 	return body["access_token"].(string)
 }
 
-// TestFailedPasswordLimitSpansInstances guesses one account's password on two instances:
-// the per-account limit counts the guesses of both, so a second instance allows no more,
-// and it answers alike for an account that does not exist.
-func TestFailedPasswordLimitSpansInstances(t *testing.T) {
+// twoLimitedInstances is twoInstances with a per-account password limit of a burst of
+// 4 that does not refill during a test, and a per-address one that never gets in its
+// way.
+func twoLimitedInstances(t *testing.T) (a, b *testserver.Server) {
+	t.Helper()
 	url := storetest.PostgresURL(t)
 	limits := testserver.WithConfig(func(c *config.Config) {
 		c.RateLimits.Enabled = true
 		c.RateLimits.FailedLogin = config.Rate{PerSecond: 1, Burst: 1000}
 		c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 0.001, Burst: 4}
 	})
-	a := testserver.Start(t, testserver.WithDatabase(url), limits)
-	b := testserver.Start(t, testserver.WithDatabase(url), limits)
+	a = testserver.Start(t, testserver.WithDatabase(url), limits)
+	b = testserver.Start(t, testserver.WithDatabase(url), limits)
+	return a, b
+}
+
+// TestFailedPasswordLimitSpansInstances guesses one account's password on two instances:
+// the per-account limit counts the guesses of both, so a second instance allows no more,
+// and it answers alike for an account that does not exist.
+func TestFailedPasswordLimitSpansInstances(t *testing.T) {
+	a, b := twoLimitedInstances(t)
 	const pw = "a long enough password"
 	for _, name := range []string{"guessed", "bystander"} {
 		status, body := call(t, "POST", a.URL+registerPath, "", map[string]any{
@@ -273,14 +282,7 @@ func TestFailedPasswordLimitSpansInstances(t *testing.T) {
 // TestFailedPasswordLimitHoldsUnderRaces sends many wrong passwords for one account at
 // once to two instances: no more get checked than the burst allows, the rest are 429.
 func TestFailedPasswordLimitHoldsUnderRaces(t *testing.T) {
-	url := storetest.PostgresURL(t)
-	limits := testserver.WithConfig(func(c *config.Config) {
-		c.RateLimits.Enabled = true
-		c.RateLimits.FailedLogin = config.Rate{PerSecond: 1, Burst: 1000}
-		c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 0.001, Burst: 4}
-	})
-	a := testserver.Start(t, testserver.WithDatabase(url), limits)
-	b := testserver.Start(t, testserver.WithDatabase(url), limits)
+	a, b := twoLimitedInstances(t)
 
 	const racers = 20
 	statuses := make([]int, racers)
