@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/mxaccounts/mxaccounts/internal/audit"
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -28,22 +29,24 @@ func (s *Server) uiaCaller(r *http.Request) (*store.Requester, error) {
 	return rq, nil
 }
 
-// guardPasswordStage refuses a client that has failed too many password stages, and
-// returns the function that counts a failure, so UIA cannot be used to guess passwords
-// faster than /login.
-//
-// TODO(ratelimit): this per-address limit is checked, then spent, so one client's
-// racing requests can pass it together (/login takes before it tries); the per-account
-// limit, taken before any hash, still bounds the guesses at any one account.
-func (s *Server) guardPasswordStage(r *http.Request) (func(error), error) {
-	addr := s.clientAddr(r)
-	if ok, wait := s.limits.FailedLogin.Check(addr); !ok {
+// guardPasswordStage refuses a client that has failed too many password stages, so
+// UIA cannot be used to guess passwords faster than /login. Like /login it takes an
+// attempt from the client's bucket before anything is tried; the function it returns
+// settles the attempt with the request's outcome, giving it back unless a stage failed.
+// Only its first call counts, so a handler also defers count(nil) for the requests that
+// end before any stage is tried.
+func (s *Server) guardPasswordStage(r *http.Request) (count func(error), err error) {
+	ok, wait, refund := s.limits.FailedLogin.Take(s.clientAddr(r))
+	if !ok {
 		return nil, rateLimited(wait.Milliseconds())
 	}
+	var once sync.Once
 	return func(err error) {
-		if isFailedStage(err) {
-			s.limits.FailedLogin.Spend(addr)
-		}
+		once.Do(func() {
+			if !isFailedStage(err) {
+				refund()
+			}
+		})
 	}, nil
 }
 
@@ -53,6 +56,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	defer count(nil)
 	rq, err := s.uiaCaller(r)
 	if err != nil {
 		return err
@@ -85,6 +89,7 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	defer count(nil)
 	rq, err := s.uiaCaller(r)
 	if err != nil {
 		return err

@@ -58,6 +58,7 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, rq *store.
 	if err != nil {
 		return err
 	}
+	defer count(nil)
 	body, err := decodeObject(r, bodyOptional)
 	if err != nil {
 		return err
@@ -85,6 +86,7 @@ func (s *Server) deleteDevices(w http.ResponseWriter, r *http.Request, rq *store
 	if err != nil {
 		return err
 	}
+	defer count(nil)
 	body, err := decodeObject(r, bodyRequired)
 	if err != nil {
 		return err

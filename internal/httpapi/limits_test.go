@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/mxaccounts/mxaccounts/internal/config"
@@ -41,4 +42,38 @@ func TestUIASessionStartsLimited(t *testing.T) {
 	status, _, out = do(t, "POST", api(srv, "/register"), "",
 		with(map[string]any{"username": "bob", "password": secret}, dummyAuth(first)))
 	wantStatus(t, status, out, http.StatusOK)
+}
+
+// TestFailedStagesLimitedUnderRaces sends wrong passwords in UIA password stages from
+// one address at once: no more are tried than the address's burst, the rest are 429.
+func TestFailedStagesLimitedUnderRaces(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(func(c *config.Config) {
+			c.RateLimits.Enabled = true
+			c.RateLimits.FailedLogin = config.Rate{PerSecond: 0.001, Burst: 3}
+			c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 1, Burst: 1000}
+		}))
+	alice := newAccount(t, srv, "alice")
+
+	const racers = 12
+	statuses := make([]int, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			statuses[i], _, _, _ = send("POST", api(srv, "/account/deactivate"), "",
+				passwordStage(alice, "", "a wrong guess"))
+		})
+	}
+	wg.Wait()
+
+	counts := map[int]int{}
+	for _, s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusUnauthorized] != 3 || counts[http.StatusTooManyRequests] != racers-3 {
+		t.Errorf("answers by status %v; want 3 × 401 and %d × 429", counts, racers-3)
+	}
+	status, me := whoami(t, srv, alice.token)
+	wantStatus(t, status, me, http.StatusOK)
 }

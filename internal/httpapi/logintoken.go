@@ -17,6 +17,7 @@ func (s *Server) getLoginToken(w http.ResponseWriter, r *http.Request, rq *store
 	if err != nil {
 		return err
 	}
+	defer count(nil)
 	body, err := decodeObject(r, bodyOptional)
 	if err != nil {
 		return err

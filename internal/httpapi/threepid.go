@@ -228,6 +228,7 @@ func (s *Server) addThreePID(w http.ResponseWriter, r *http.Request, rq *store.R
 	if err != nil {
 		return err
 	}
+	defer count(nil)
 	body, err := decodeObject(r, bodyRequired)
 	if err != nil {
 		return err

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/mxaccounts/mxaccounts/internal/ratelimit"
 	"github.com/mxaccounts/mxaccounts/internal/store"
@@ -141,8 +140,10 @@ func (f *Fallback) submit(w http.ResponseWriter, r *http.Request, st *stageKind,
 		return
 	}
 
-	addr := f.opts.ClientAddr(r)
-	if ok, wait := f.checkLimit(addr); !ok {
+	// An attempt takes from the client's bucket before it is tried, so that racing ones
+	// cannot all pass, and gets it back unless the stage failed.
+	ok, wait, refund := f.opts.FailureLimiter.Take(f.opts.ClientAddr(r))
+	if !ok {
 		secs := max(int(wait.Seconds()+0.999), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		f.renderForm(w, r, st, sess, http.StatusTooManyRequests, "Too many failed "+
@@ -150,37 +151,43 @@ func (f *Fallback) submit(w http.ResponseWriter, r *http.Request, st *stageKind,
 		return
 	}
 
+	failed := false
+	defer func() {
+		if !failed {
+			refund()
+		}
+	}()
+
 	auth, problem := st.auth(r, sess)
 	if problem != "" {
 		f.renderForm(w, r, st, sess, http.StatusBadRequest, problem)
 		return
 	}
 	err := f.engine.CompleteStage(r.Context(), sess.ID, st.Type, auth)
-	f.finish(w, r, st, sess, addr, err)
+	failed = f.finish(w, r, st, sess, err)
 }
 
 // finish answers with the outcome of a stage: the done page, the form again with the
-// reason the stage failed (401), or an error page.
+// reason the stage failed (401), or an error page. It reports whether the stage failed,
+// which counts against the client.
 func (f *Fallback) finish(
-	w http.ResponseWriter, r *http.Request, st *stageKind, sess *store.UIASession,
-	addr string, err error,
-) {
+	w http.ResponseWriter, r *http.Request, st *stageKind, sess *store.UIASession, err error,
+) bool {
 	var merr *mxerr.Error
 	switch {
 	case err == nil:
 		f.renderDone(w)
 	case errors.As(err, &merr) && merr.UIA != nil:
-		// Only a failed stage carries the challenge; it counts against the client.
-		if f.opts.FailureLimiter != nil {
-			f.opts.FailureLimiter.Spend(addr)
-		}
+		// Only a failed stage carries the challenge.
 		f.renderForm(w, r, st, sess, http.StatusUnauthorized, sentence(merr.Message))
+		return true
 	case errors.As(err, &merr):
 		// The session went away (expired or used) between the two reads.
 		f.renderError(w, http.StatusBadRequest, sessionGone)
 	default:
 		f.internalError(w, r, err)
 	}
+	return false
 }
 
 // sessionGone explains an unknown, expired or used session.
@@ -208,14 +215,6 @@ func (f *Fallback) session(
 		return nil, false
 	}
 	return sess, true
-}
-
-// checkLimit reports whether addr may try a stage, and if not how long it must wait.
-func (f *Fallback) checkLimit(addr string) (bool, time.Duration) {
-	if f.opts.FailureLimiter == nil {
-		return true, 0
-	}
-	return f.opts.FailureLimiter.Check(addr)
 }
 
 // internalError logs the cause and shows a page that says nothing of it.
