@@ -77,3 +77,29 @@ func TestFailedStagesLimitedUnderRaces(t *testing.T) {
 	status, me := whoami(t, srv, alice.token)
 	wantStatus(t, status, me, http.StatusOK)
 }
+
+// TestRightPasswordsCostNothing logs in with the right password more often than the
+// address's failure burst, then with wrong ones: only the wrong ones count.
+func TestRightPasswordsCostNothing(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(func(c *config.Config) {
+			c.RateLimits.Enabled = true
+			c.RateLimits.FailedLogin = config.Rate{PerSecond: 0.001, Burst: 2}
+			c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 0.001, Burst: 2}
+		}))
+	alice := newAccount(t, srv, "alice")
+
+	for i := range 5 {
+		status, out := login(t, srv, alice.userID, alice.password, nil)
+		if status != http.StatusOK {
+			t.Fatalf("login %d with the right password: %d %v", i+1, status, out)
+		}
+	}
+	for _, want := range []int{http.StatusForbidden, http.StatusForbidden,
+		http.StatusTooManyRequests} {
+		if status, out := login(t, srv, alice.userID, "a wrong guess", nil); status != want {
+			t.Errorf("login with a wrong password: %d %v; want %d", status, out, want)
+		}
+	}
+}

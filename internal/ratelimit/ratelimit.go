@@ -6,14 +6,13 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
-// idleAfter is how long a key's bucket lives without use; by then it is full again.
-const idleAfter = 10 * time.Minute
-
-// Limiter holds one bucket per key, in memory. A disabled or nil Limiter allows
+// Limiter holds one bucket per key, in memory. A bucket follows the generic cell rate
+// algorithm, as Shared's do: it is one time, when it will be full again; taking an
+// event moves that time one interval later, from now if it was full, and the bucket has
+// room while that time lies at most burst-1 intervals ahead. Unlike a token count, this
+// lets an event be given back (Take's refund). A disabled or nil Limiter allows
 // everything.
 //
 // TODO(ratelimit): the buckets are per instance, so n instances behind one address allow
@@ -21,53 +20,38 @@ const idleAfter = 10 * time.Minute
 // its buckets in the database, and the per-address limits could move there too at the
 // cost of a write per limited request.
 type Limiter struct {
-	limit   rate.Limit
-	burst   int
+	interval time.Duration
+	// slack is how far ahead a bucket's time may lie while it has room: burst-1
+	// intervals.
+	slack   time.Duration
 	enabled bool
 
 	// onReject is called for every refusal; nil for none.
 	onReject func()
 
-	mu        sync.Mutex
-	buckets   map[string]*bucket
+	mu sync.Mutex
+	// fullAt holds each key's time; a key without one has a full bucket.
+	fullAt    map[string]time.Time
 	lastSweep time.Time
 	now       func() time.Time
 }
 
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
 // New returns a Limiter that refills perSecond events and holds burst.
 func New(perSecond float64, burst int, enabled bool) *Limiter {
-	return &Limiter{limit: rate.Limit(perSecond), burst: burst, enabled: enabled,
-		buckets: map[string]*bucket{}, now: time.Now}
+	interval := time.Duration(math.Ceil(float64(time.Second) / perSecond))
+	return &Limiter{interval: interval, slack: time.Duration(max(burst, 1)-1) * interval,
+		enabled: enabled, fullAt: map[string]time.Time{}, now: time.Now}
 }
 
-// OnReject makes l call fn each time Allow or Check refuses, for metrics. Call it before
-// l is in use.
+// OnReject makes l call fn each time Allow, Check or Take refuses, for metrics. Call it
+// before l is in use.
 func (l *Limiter) OnReject(fn func()) { l.onReject = fn }
-
-// reject reports a refusal and returns how long to wait.
-func (l *Limiter) reject(b *rate.Limiter, now time.Time) (bool, time.Duration) {
-	if l.onReject != nil {
-		l.onReject()
-	}
-	return false, l.wait(b, now)
-}
 
 // Allow takes one event from key's bucket. When the bucket is empty it takes nothing
 // and returns false with how long to wait.
 func (l *Limiter) Allow(key string) (bool, time.Duration) {
-	if l == nil || !l.enabled {
-		return true, 0
-	}
-	b, now := l.bucket(key)
-	if b.AllowN(now, 1) {
-		return true, 0
-	}
-	return l.reject(b, now)
+	ok, wait, _ := l.Take(key)
+	return ok, wait
 }
 
 // Check reports, without taking anything, whether key's bucket has an event left, and
@@ -76,11 +60,13 @@ func (l *Limiter) Check(key string) (bool, time.Duration) {
 	if l == nil || !l.enabled {
 		return true, 0
 	}
-	b, now := l.bucket(key)
-	if b.TokensAt(now) >= 1 {
-		return true, 0
+	l.mu.Lock()
+	defer l.mu.Unlock()
+
+	if wait := l.waitLocked(key, l.now()); wait > 0 {
+		return l.reject(wait)
 	}
-	return l.reject(b, now)
+	return true, 0
 }
 
 // Take takes one event from key's bucket for an attempt about to be tried, so that
@@ -91,52 +77,74 @@ func (l *Limiter) Take(key string) (ok bool, wait time.Duration, refund func()) 
 	if l == nil || !l.enabled {
 		return true, 0, func() {}
 	}
-	b, now := l.bucket(key)
-	r := b.ReserveN(now, 1)
-	if delay := r.DelayFrom(now); !r.OK() || delay > 0 {
-		r.CancelAt(now)
-		if l.onReject != nil {
-			l.onReject()
-		}
-		return false, delay, func() {}
-	}
-	return true, 0, func() { r.CancelAt(l.now()) }
-}
-
-// Spend takes one event from key's bucket, as a failure does.
-func (l *Limiter) Spend(key string) {
-	if l == nil || !l.enabled {
-		return
-	}
-	b, now := l.bucket(key)
-	b.AllowN(now, 1)
-}
-
-func (l *Limiter) wait(b *rate.Limiter, now time.Time) time.Duration {
-	missing := 1 - b.TokensAt(now)
-	secs := missing / float64(l.limit)
-	return time.Duration(math.Ceil(secs*1000)) * time.Millisecond
-}
-
-func (l *Limiter) bucket(key string) (*rate.Limiter, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 
 	now := l.now()
-	if now.Sub(l.lastSweep) > time.Minute {
-		for k, b := range l.buckets {
-			if now.Sub(b.seen) > idleAfter {
-				delete(l.buckets, k)
-			}
-		}
-		l.lastSweep = now
+	if wait := l.waitLocked(key, now); wait > 0 {
+		ok, wait := l.reject(wait)
+		return ok, wait, func() {}
 	}
+	l.spendLocked(key, now)
+	return true, 0, func() { l.refund(key) }
+}
 
-	b, ok := l.buckets[key]
-	if !ok {
-		b = &bucket{lim: rate.NewLimiter(l.limit, l.burst)}
-		l.buckets[key] = b
+// Spend takes one event from key's bucket, as a failure does, room or not.
+func (l *Limiter) Spend(key string) {
+	if l == nil || !l.enabled {
+		return
 	}
-	b.seen = now
-	return b.lim, now
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.spendLocked(key, l.now())
+}
+
+// reject reports a refusal and returns how long to wait.
+func (l *Limiter) reject(wait time.Duration) (bool, time.Duration) {
+	if l.onReject != nil {
+		l.onReject()
+	}
+	ms := math.Ceil(float64(wait) / float64(time.Millisecond)) // never 0
+	return false, time.Duration(ms) * time.Millisecond
+}
+
+// waitLocked returns how long key's bucket needs until it has room, 0 when it has.
+func (l *Limiter) waitLocked(key string, now time.Time) time.Duration {
+	l.sweepLocked(now)
+	at, ok := l.fullAt[key]
+	if !ok || !at.After(now) {
+		return 0 // full
+	}
+	return max(at.Sub(now)-l.slack, 0)
+}
+
+// spendLocked moves key's time one interval later, from now if the bucket was full.
+func (l *Limiter) spendLocked(key string, now time.Time) {
+	at := l.fullAt[key]
+	if at.Before(now) {
+		at = now
+	}
+	l.fullAt[key] = at.Add(l.interval)
+}
+
+// refund gives back an event that Take took.
+func (l *Limiter) refund(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if at, ok := l.fullAt[key]; ok {
+		l.fullAt[key] = at.Add(-l.interval)
+	}
+}
+
+// sweepLocked forgets, once a minute at most, the buckets that are full again.
+func (l *Limiter) sweepLocked(now time.Time) {
+	if now.Sub(l.lastSweep) < time.Minute {
+		return
+	}
+	for k, at := range l.fullAt {
+		if !at.After(now) {
+			delete(l.fullAt, k)
+		}
+	}
+	l.lastSweep = now
 }
