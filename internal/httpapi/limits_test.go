@@ -9,16 +9,32 @@ import (
 	"github.com/mxaccounts/mxaccounts/internal/testserver"
 )
 
+// limitedServer starts an open server with rate limits on and the per-address and
+// per-account failure bursts given, which refill too slowly to matter in a test.
+func limitedServer(t *testing.T, addressBurst, accountBurst int,
+	more ...func(*config.Config),
+) *testserver.Server {
+	t.Helper()
+	return testserver.Start(t, testserver.WithOpenRegistration(),
+		testserver.WithConfig(func(c *config.Config) {
+			c.RateLimits.Enabled = true
+			c.RateLimits.FailedLogin = config.Rate{PerSecond: 0.001, Burst: addressBurst}
+			c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 0.001,
+				Burst: accountBurst}
+			for _, m := range more {
+				m(c)
+			}
+		}))
+}
+
 // TestUIASessionStartsLimited starts UIA sessions from one address until the limit
 // answers 429, on /register and on an authenticated endpoint alike, and checks that a
 // request that goes on with a session it has is not held up.
 func TestUIASessionStartsLimited(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.WithOpenRegistration(),
-		testserver.WithConfig(func(c *config.Config) {
-			c.RateLimits.Enabled = true
-			c.RateLimits.UIASessions = config.Rate{PerSecond: 0.001, Burst: 4}
-		}))
+	srv := limitedServer(t, 1000, 1000, func(c *config.Config) {
+		c.RateLimits.UIASessions = config.Rate{PerSecond: 0.001, Burst: 4}
+	})
 	alice := newAccount(t, srv, "alice") // its registration starts the first session
 
 	first := startSession(t, srv, map[string]any{"username": "bob"})
@@ -48,12 +64,7 @@ func TestUIASessionStartsLimited(t *testing.T) {
 // one address at once: no more are tried than the address's burst, the rest are 429.
 func TestFailedStagesLimitedUnderRaces(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.WithOpenRegistration(),
-		testserver.WithConfig(func(c *config.Config) {
-			c.RateLimits.Enabled = true
-			c.RateLimits.FailedLogin = config.Rate{PerSecond: 0.001, Burst: 3}
-			c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 1, Burst: 1000}
-		}))
+	srv := limitedServer(t, 3, 1000)
 	alice := newAccount(t, srv, "alice")
 
 	const racers = 12
@@ -82,12 +93,7 @@ func TestFailedStagesLimitedUnderRaces(t *testing.T) {
 // address's failure burst, then with wrong ones: only the wrong ones count.
 func TestRightPasswordsCostNothing(t *testing.T) {
 	t.Parallel()
-	srv := testserver.Start(t, testserver.WithOpenRegistration(),
-		testserver.WithConfig(func(c *config.Config) {
-			c.RateLimits.Enabled = true
-			c.RateLimits.FailedLogin = config.Rate{PerSecond: 0.001, Burst: 2}
-			c.RateLimits.FailedLoginAccount = config.Rate{PerSecond: 0.001, Burst: 2}
-		}))
+	srv := limitedServer(t, 2, 2)
 	alice := newAccount(t, srv, "alice")
 
 	for i := range 5 {
