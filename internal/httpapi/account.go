@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"sync"
 
@@ -50,9 +51,31 @@ func (s *Server) guardPasswordStage(r *http.Request) (count func(error), err err
 	}, nil
 }
 
+// beginUIA runs what every endpoint behind UIA does first: it takes an attempt from the
+// client's failure bucket (guardPasswordStage), reads the body, and counts a request
+// that starts a UIA session against the client's sessions (limitNewUIASession). The
+// caller defers count(nil) and calls count with the outcome of its operation.
+func (s *Server) beginUIA(
+	r *http.Request, mode bodyMode,
+) (body map[string]json.RawMessage, count func(error), err error) {
+	count, err = s.guardPasswordStage(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err = decodeObject(r, mode)
+	if err == nil {
+		err = s.limitNewUIASession(r, body)
+	}
+	if err != nil {
+		count(nil) // nothing was tried
+		return nil, nil, err
+	}
+	return body, count, nil
+}
+
 // changePassword serves POST /account/password.
 func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
-	count, err := s.guardPasswordStage(r)
+	body, count, err := s.beginUIA(r, bodyRequired)
 	if err != nil {
 		return err
 	}
@@ -61,15 +84,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := decodeObject(r, bodyRequired)
-	if err != nil {
-		return err
-	}
 
 	if err := s.limitHashing(s.clientAddr(r), body, "new_password", ""); err != nil {
-		return err
-	}
-	if err := s.limitNewUIASession(r, body); err != nil {
 		return err
 	}
 	user, err := s.accounts.ChangePassword(r.Context(), &uia.Request{Method: r.Method,
@@ -85,7 +101,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
 
 // deactivate serves POST /account/deactivate.
 func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
-	count, err := s.guardPasswordStage(r)
+	body, count, err := s.beginUIA(r, bodyRequired)
 	if err != nil {
 		return err
 	}
@@ -94,14 +110,7 @@ func (s *Server) deactivate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := decodeObject(r, bodyRequired)
-	if err != nil {
-		return err
-	}
 
-	if err := s.limitNewUIASession(r, body); err != nil {
-		return err
-	}
 	res, err := s.accounts.Deactivate(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/deactivate", Body: body}, rq)
 	count(err)

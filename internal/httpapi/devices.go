@@ -54,19 +54,12 @@ func (s *Server) getDevice(w http.ResponseWriter, r *http.Request, rq *store.Req
 
 // deleteDevice serves DELETE /devices/{deviceId}, through UIA.
 func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
-	count, err := s.guardPasswordStage(r)
+	body, count, err := s.beginUIA(r, bodyOptional)
 	if err != nil {
 		return err
 	}
 	defer count(nil)
-	body, err := decodeObject(r, bodyOptional)
-	if err != nil {
-		return err
-	}
 
-	if err := s.limitNewUIASession(r, body); err != nil {
-		return err
-	}
 	id := mxid.DeviceID(r.PathValue("deviceId"))
 	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/devices/" + string(id), Body: body}, rq, []mxid.DeviceID{id})
@@ -82,15 +75,11 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, rq *store.
 
 // deleteDevices serves POST /delete_devices, through UIA.
 func (s *Server) deleteDevices(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
-	count, err := s.guardPasswordStage(r)
+	body, count, err := s.beginUIA(r, bodyRequired)
 	if err != nil {
 		return err
 	}
 	defer count(nil)
-	body, err := decodeObject(r, bodyRequired)
-	if err != nil {
-		return err
-	}
 	raw, ok := body["devices"]
 	if !ok {
 		return mxerr.ErrMissingParam.Msg("devices is required")
@@ -100,9 +89,6 @@ func (s *Server) deleteDevices(w http.ResponseWriter, r *http.Request, rq *store
 		return mxerr.ErrBadJSON.Msg("devices must be an array of strings")
 	}
 
-	if err := s.limitNewUIASession(r, body); err != nil {
-		return err
-	}
 	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/delete_devices", Body: body}, rq, ids)
 	count(err)

@@ -13,19 +13,12 @@ import (
 // (m.login.token). Failed password stages count against the client address, as failed
 // logins do.
 func (s *Server) getLoginToken(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
-	count, err := s.guardPasswordStage(r)
+	body, count, err := s.beginUIA(r, bodyOptional)
 	if err != nil {
 		return err
 	}
 	defer count(nil)
-	body, err := decodeObject(r, bodyOptional)
-	if err != nil {
-		return err
-	}
 
-	if err := s.limitNewUIASession(r, body); err != nil {
-		return err
-	}
 	lt, err := s.accounts.CreateLoginToken(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/login/get_token", Body: body}, rq)
 	count(err)

@@ -224,23 +224,16 @@ func (s *Server) listThreePIDs(w http.ResponseWriter, r *http.Request, rq *store
 // addThreePID serves POST /account/3pid/add: UIA (a failed password stage counts as
 // a failed login), then the validated session of client_secret and sid is added.
 func (s *Server) addThreePID(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
-	count, err := s.guardPasswordStage(r)
+	body, count, err := s.beginUIA(r, bodyRequired)
 	if err != nil {
 		return err
 	}
 	defer count(nil)
-	body, err := decodeObject(r, bodyRequired)
-	if err != nil {
-		return err
-	}
 	creds, err := credentialsParam(body)
 	if err != nil {
 		return err
 	}
 
-	if err := s.limitNewUIASession(r, body); err != nil {
-		return err
-	}
 	added, err := s.threepids.Add(r.Context(), &uia.Request{Method: r.Method,
 		Path: "/account/3pid/add", Body: body}, rq, creds)
 	count(err)
