@@ -1,11 +1,9 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/mxaccounts/mxaccounts/internal/store"
-	"github.com/mxaccounts/mxaccounts/mxerr"
 	"github.com/mxaccounts/mxaccounts/mxid"
 )
 
@@ -29,12 +27,8 @@ func adminDeviceJSON(d *store.Device) map[string]any {
 
 // adminListDevices serves GET /_synapse/admin/v2/users/{userId}/devices.
 func (s *Server) adminListDevices(
-	w http.ResponseWriter, r *http.Request, _ *store.Requester,
+	w http.ResponseWriter, r *http.Request, _ *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	devs, err := s.userAdmin.Devices(r.Context(), user)
 	if err != nil {
 		return err
@@ -49,12 +43,9 @@ func (s *Server) adminListDevices(
 
 // adminGetDevice serves GET /_synapse/admin/v2/users/{userId}/devices/{deviceId}; a
 // device the user does not have is 404 M_NOT_FOUND.
-func (s *Server) adminGetDevice(w http.ResponseWriter, r *http.Request, _ *store.Requester,
+func (s *Server) adminGetDevice(
+	w http.ResponseWriter, r *http.Request, _ *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	d, err := s.userAdmin.Device(r.Context(), user, mxid.DeviceID(r.PathValue("deviceId")))
 	if err != nil {
 		return err
@@ -66,12 +57,8 @@ func (s *Server) adminGetDevice(w http.ResponseWriter, r *http.Request, _ *store
 // adminDeleteDevice serves DELETE /_synapse/admin/v2/users/{userId}/devices/{deviceId}:
 // the device and its tokens go; a device that does not exist is no error.
 func (s *Server) adminDeleteDevice(
-	w http.ResponseWriter, r *http.Request, _ *store.Requester,
+	w http.ResponseWriter, r *http.Request, _ *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	id := mxid.DeviceID(r.PathValue("deviceId"))
 	noteAudit(r, "device_ids", []mxid.DeviceID{id})
 	if err := s.userAdmin.DeleteDevice(r.Context(), user, id); err != nil {
@@ -84,23 +71,15 @@ func (s *Server) adminDeleteDevice(
 // adminDeleteDevices serves POST /_synapse/admin/v2/users/{userId}/delete_devices
 // ({devices: [...]}).
 func (s *Server) adminDeleteDevices(
-	w http.ResponseWriter, r *http.Request, _ *store.Requester,
+	w http.ResponseWriter, r *http.Request, _ *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	body, err := decodeObject(r, bodyRequired)
 	if err != nil {
 		return err
 	}
-	raw, ok := body["devices"]
-	if !ok {
-		return mxerr.ErrMissingParam.Msg("devices is required")
-	}
-	var ids []mxid.DeviceID
-	if err := json.Unmarshal(raw, &ids); err != nil {
-		return mxerr.ErrBadJSON.Msg("devices must be an array of strings")
+	ids, err := deviceIDsParam(body)
+	if err != nil {
+		return err
 	}
 	noteAudit(r, "device_ids", ids)
 
@@ -117,12 +96,9 @@ func (s *Server) adminDeleteDevices(
 // whois (https://spec.matrix.org/v1.13/client-server-api/#get_matrixclientv3adminwhoisuserid):
 // per device one session, whose one connection is where, when and by which User-Agent
 // it was last seen; a device never used has no connection.
-func (s *Server) adminWhois(w http.ResponseWriter, r *http.Request, _ *store.Requester,
+func (s *Server) adminWhois(
+	w http.ResponseWriter, r *http.Request, _ *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	devs, err := s.userAdmin.Devices(r.Context(), user)
 	if err != nil {
 		return err

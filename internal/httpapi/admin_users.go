@@ -26,20 +26,20 @@ func (s *Server) adminUserRoutes(rt *router) {
 	v1, v2 := adminPrefix+"/v1", adminPrefix+"/v2"
 	users := v2 + "/users/{userId}"
 	rt.handle("GET", v2+"/users", s.admin("admin.users.list", s.adminListUsers))
-	rt.handle("GET", users, s.admin("admin.user.query", s.adminGetUser))
-	rt.handle("PUT", users, s.admin("admin.user.modify", s.adminPutUser))
-	rt.handle("GET", users+"/devices", s.admin("admin.user.devices", s.adminListDevices))
-	rt.handle("POST", users+"/delete_devices", s.admin("admin.user.delete_devices",
+	rt.handle("GET", users, s.adminOnUser("admin.user.query", s.adminGetUser))
+	rt.handle("PUT", users, s.adminOnUser("admin.user.modify", s.adminPutUser))
+	rt.handle("GET", users+"/devices", s.adminOnUser("admin.user.devices", s.adminListDevices))
+	rt.handle("POST", users+"/delete_devices", s.adminOnUser("admin.user.delete_devices",
 		s.adminDeleteDevices))
-	rt.handle("GET", users+"/devices/{deviceId}", s.admin("admin.user.device",
+	rt.handle("GET", users+"/devices/{deviceId}", s.adminOnUser("admin.user.device",
 		s.adminGetDevice))
-	rt.handle("DELETE", users+"/devices/{deviceId}", s.admin("admin.user.delete_device",
+	rt.handle("DELETE", users+"/devices/{deviceId}", s.adminOnUser("admin.user.delete_device",
 		s.adminDeleteDevice))
-	rt.handle("POST", v1+"/reset_password/{userId}", s.admin("admin.user.reset_password",
+	rt.handle("POST", v1+"/reset_password/{userId}", s.adminOnUser("admin.user.reset_password",
 		s.adminResetPassword))
-	rt.handle("POST", v1+"/deactivate/{userId}", s.admin("admin.user.deactivate",
+	rt.handle("POST", v1+"/deactivate/{userId}", s.adminOnUser("admin.user.deactivate",
 		s.adminDeactivate))
-	rt.handle("GET", v1+"/whois/{userId}", s.admin("admin.user.whois", s.adminWhois))
+	rt.handle("GET", v1+"/whois/{userId}", s.adminOnUser("admin.user.whois", s.adminWhois))
 	rt.handle("GET", v1+"/username_available", s.admin("admin.username_available",
 		s.adminUsernameAvailable))
 	rt.handle("GET", v1+"/threepid/{medium}/users/{address}",
@@ -59,6 +59,24 @@ func (s *Server) adminUserRoutes(rt *router) {
 
 	rt.handle("GET", "/_mxaccounts/admin/v1/audit", s.admin("admin.audit.list",
 		s.adminAuditEvents))
+}
+
+// userFunc is an admin endpoint about the user its path names.
+type userFunc func(w http.ResponseWriter, r *http.Request, rq *store.Requester,
+	user mxid.UserID) error
+
+// adminOnUser is admin for an endpoint about the user in its path, which it resolves
+// (pathUser) before calling h.
+func (s *Server) adminOnUser(action string, h userFunc) http.Handler {
+	return s.admin(action, func(w http.ResponseWriter, r *http.Request,
+		rq *store.Requester,
+	) error {
+		user, err := s.pathUser(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, rq, user)
+	})
 }
 
 // pathUser returns the local user ID in the path, or M_INVALID_PARAM.
@@ -242,12 +260,9 @@ func userJSON(u *useradmin.User) map[string]any {
 }
 
 // adminGetUser serves GET /_synapse/admin/v2/users/{userId}.
-func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, _ *store.Requester,
+func (s *Server) adminGetUser(
+	w http.ResponseWriter, r *http.Request, _ *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	u, err := s.userAdmin.User(r.Context(), user)
 	if err != nil {
 		return err
@@ -260,12 +275,9 @@ func (s *Server) adminGetUser(w http.ResponseWriter, r *http.Request, _ *store.R
 // (201) or changes it (200), and answers with the account. The answer has no room for
 // the unbinding of removed addresses from identity servers, so the audit event records
 // how it went.
-func (s *Server) adminPutUser(w http.ResponseWriter, r *http.Request, rq *store.Requester,
+func (s *Server) adminPutUser(
+	w http.ResponseWriter, r *http.Request, rq *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	body, err := decodeObject(r, bodyRequired)
 	if err != nil {
 		return err
@@ -395,12 +407,8 @@ func decodeThreePIDs(raw json.RawMessage) ([]useradmin.ThreePIDInput, error) {
 // adminResetPassword serves POST /_synapse/admin/v1/reset_password/{userId}
 // ({new_password, logout_devices}).
 func (s *Server) adminResetPassword(
-	w http.ResponseWriter, r *http.Request, rq *store.Requester,
+	w http.ResponseWriter, r *http.Request, rq *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	body, err := decodeObject(r, bodyRequired)
 	if err != nil {
 		return err
@@ -428,12 +436,9 @@ func (s *Server) adminResetPassword(
 
 // adminDeactivate serves POST /_synapse/admin/v1/deactivate/{userId} ({erase}; an
 // empty body is allowed).
-func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, _ *store.Requester,
+func (s *Server) adminDeactivate(
+	w http.ResponseWriter, r *http.Request, _ *store.Requester, user mxid.UserID,
 ) error {
-	user, err := s.pathUser(r)
-	if err != nil {
-		return err
-	}
 	body, err := decodeObject(r, bodyOptional)
 	if err != nil {
 		return err

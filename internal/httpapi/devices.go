@@ -73,6 +73,20 @@ func (s *Server) deleteDevice(w http.ResponseWriter, r *http.Request, rq *store.
 	return nil
 }
 
+// deviceIDsParam reads the required devices parameter of /delete_devices and its admin
+// counterpart: an array of device IDs.
+func deviceIDsParam(body map[string]json.RawMessage) ([]mxid.DeviceID, error) {
+	raw, ok := body["devices"]
+	if !ok {
+		return nil, mxerr.ErrMissingParam.Msg("devices is required")
+	}
+	var ids []mxid.DeviceID
+	if err := json.Unmarshal(raw, &ids); err != nil {
+		return nil, mxerr.ErrBadJSON.Msg("devices must be an array of strings")
+	}
+	return ids, nil
+}
+
 // deleteDevices serves POST /delete_devices, through UIA.
 func (s *Server) deleteDevices(w http.ResponseWriter, r *http.Request, rq *store.Requester) error {
 	body, count, err := s.beginUIA(r, bodyRequired)
@@ -80,13 +94,9 @@ func (s *Server) deleteDevices(w http.ResponseWriter, r *http.Request, rq *store
 		return err
 	}
 	defer count(nil)
-	raw, ok := body["devices"]
-	if !ok {
-		return mxerr.ErrMissingParam.Msg("devices is required")
-	}
-	var ids []mxid.DeviceID
-	if err := json.Unmarshal(raw, &ids); err != nil {
-		return mxerr.ErrBadJSON.Msg("devices must be an array of strings")
+	ids, err := deviceIDsParam(body)
+	if err != nil {
+		return err
 	}
 
 	err = s.accounts.DeleteDevices(r.Context(), &uia.Request{Method: r.Method,
