@@ -273,7 +273,7 @@ func TestUIASessionBoundToOperation(t *testing.T) {
 }
 
 // TestUIAUnknownSession checks that a session ID the server does not hold, or holds
-// past its expiry, is 400 M_UNKNOWN.
+// past its expiry, is 400 M_INVALID_PARAM.
 func TestUIAUnknownSession(t *testing.T) {
 	t.Parallel()
 	srv := testserver.Start(t, testserver.WithOpenRegistration())
